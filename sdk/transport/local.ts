@@ -1,0 +1,228 @@
+import { spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult } from "./types";
+
+const COPY_BUFFER = 1024 * 1024;
+
+function kindOf(st: fs.Stats): RemoteStat["kind"] {
+    if (st.isFile()) return "file";
+    if (st.isDirectory()) return "dir";
+    if (st.isSymbolicLink()) return "symlink";
+    return "other";
+}
+
+/** The machine that runs Pulumi, through plain fs calls. */
+export class LocalTransport implements Transport {
+    readonly host = "local";
+
+    private fail(verb: string, p: string, err: unknown): never {
+        const e = err as NodeJS.ErrnoException;
+        throw new TransportError(verb, p, this.host, e.message ?? String(err), e.code);
+    }
+
+    async homeDir(): Promise<string> {
+        return os.homedir();
+    }
+
+    async isRoot(): Promise<boolean> {
+        return typeof process.getuid === "function" && process.getuid() === 0;
+    }
+
+    async stat(p: string): Promise<RemoteStat | undefined> {
+        try {
+            const st = await fs.promises.lstat(p);
+            return { kind: kindOf(st), mode: st.mode & 0o7777, size: st.size, mtime: Math.floor(st.mtimeMs / 1000) };
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") {
+                return undefined;
+            }
+            this.fail("stat", p, err);
+        }
+    }
+
+    async mkdirp(p: string, mode = 0o755): Promise<string[]> {
+        const missing: string[] = [];
+        for (let dir = p; ; dir = path.dirname(dir)) {
+            const st = await this.stat(dir);
+            if (st) {
+                if (st.kind !== "dir") this.fail("create directory", p, new Error(`${dir} exists and is not a directory`));
+                break;
+            }
+            missing.unshift(dir);
+            if (dir === path.dirname(dir)) break;
+        }
+        for (const dir of missing) {
+            try {
+                await fs.promises.mkdir(dir, { mode });
+                await fs.promises.chmod(dir, mode);
+            } catch (err) {
+                if ((err as NodeJS.ErrnoException).code !== "EEXIST") this.fail("create directory", dir, err);
+            }
+        }
+        return missing;
+    }
+
+    async readdir(p: string): Promise<string[]> {
+        try {
+            return await fs.promises.readdir(p);
+        } catch (err) {
+            this.fail("list", p, err);
+        }
+    }
+
+    async readFile(p: string): Promise<Buffer> {
+        try {
+            return await fs.promises.readFile(p);
+        } catch (err) {
+            this.fail("read", p, err);
+        }
+    }
+
+    async writeFile(p: string, data: string | Buffer, mode = 0o600): Promise<void> {
+        try {
+            await fs.promises.writeFile(p, data, { mode });
+            await fs.promises.chmod(p, mode);
+        } catch (err) {
+            this.fail("write", p, err);
+        }
+    }
+
+    async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
+        const hash = crypto.createHash("sha256");
+        const buf = Buffer.allocUnsafe(COPY_BUFFER);
+        let bytes = 0;
+        let src: fs.promises.FileHandle | undefined;
+        let dst: fs.promises.FileHandle | undefined;
+        try {
+            src = await fs.promises.open(localPath, "r");
+            dst = await fs.promises.open(remotePath, "w", mode);
+            for (;;) {
+                const { bytesRead } = await src.read(buf, 0, buf.length, null);
+                if (bytesRead === 0) break;
+                hash.update(buf.subarray(0, bytesRead));
+                await dst.write(buf, 0, bytesRead);
+                bytes += bytesRead;
+                onBytes?.(bytesRead);
+            }
+            await dst.chmod(mode);
+        } catch (err) {
+            this.fail("upload", `${localPath} to ${remotePath}`, err);
+        } finally {
+            await src?.close();
+            await dst?.close();
+        }
+        return { bytes, sha256: hash.digest("hex") };
+    }
+
+    async rename(from: string, to: string): Promise<void> {
+        try {
+            await fs.promises.rename(from, to);
+        } catch (err) {
+            this.fail("rename", `${from} to ${to}`, err);
+        }
+    }
+
+    async link(existing: string, newPath: string): Promise<void> {
+        try {
+            await fs.promises.link(existing, newPath);
+        } catch (err) {
+            this.fail("link", `${existing} to ${newPath}`, err);
+        }
+    }
+
+    async copyFile(from: string, to: string): Promise<void> {
+        try {
+            // FICLONE where the filesystem supports it; a plain copy otherwise.
+            await fs.promises.copyFile(from, to, fs.constants.COPYFILE_FICLONE);
+            const st = await fs.promises.stat(from);
+            await fs.promises.chmod(to, st.mode & 0o7777);
+        } catch (err) {
+            this.fail("copy", `${from} to ${to}`, err);
+        }
+    }
+
+    async chmod(p: string, mode: number): Promise<void> {
+        try {
+            await fs.promises.chmod(p, mode);
+        } catch (err) {
+            this.fail("chmod", p, err);
+        }
+    }
+
+    async unlink(p: string): Promise<void> {
+        try {
+            await fs.promises.unlink(p);
+        } catch (err) {
+            this.fail("remove", p, err);
+        }
+    }
+
+    async rmdir(p: string): Promise<void> {
+        try {
+            await fs.promises.rmdir(p);
+        } catch (err) {
+            this.fail("remove directory", p, err);
+        }
+    }
+
+    async removeTree(p: string): Promise<void> {
+        try {
+            await fs.promises.rm(p, { recursive: true, force: true });
+        } catch (err) {
+            this.fail("remove", p, err);
+        }
+    }
+
+    async space(p: string): Promise<FsSpace> {
+        try {
+            const [sfs, st] = await Promise.all([fs.promises.statfs(p), fs.promises.stat(p)]);
+            return { availableBytes: sfs.bavail * sfs.bsize, fsid: String(st.dev) };
+        } catch (err) {
+            this.fail("read free space of", p, err);
+        }
+    }
+
+    exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+        return new Promise((resolve, reject) => {
+            // detached: a timeout kills the whole process group, not just the shell.
+            const child = spawn("/bin/sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+            const out: Buffer[] = [];
+            const err: Buffer[] = [];
+            let timedOut = false;
+            const timer = options.timeoutMs
+                ? setTimeout(() => {
+                      timedOut = true;
+                      try {
+                          process.kill(-child.pid!, "SIGKILL");
+                      } catch {
+                          child.kill("SIGKILL");
+                      }
+                  }, options.timeoutMs)
+                : undefined;
+            child.stdout.on("data", (d: Buffer) => out.push(d));
+            child.stderr.on("data", (d: Buffer) => err.push(d));
+            child.on("error", (e) => {
+                if (timer) clearTimeout(timer);
+                reject(new TransportError("run", command, this.host, e.message));
+            });
+            child.on("close", (code) => {
+                if (timer) clearTimeout(timer);
+                resolve({
+                    code,
+                    stdout: Buffer.concat(out).toString("utf8"),
+                    stderr: Buffer.concat(err).toString("utf8"),
+                    ...(timedOut ? { timedOut } : {}),
+                });
+            });
+            child.stdin.on("error", () => undefined);
+            child.stdin.end(options.stdin ?? "");
+        });
+    }
+
+    async close(): Promise<void> {
+        // Nothing to release.
+    }
+}

@@ -1,0 +1,463 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from "ssh2";
+import {
+    ConnectionInputs,
+    DEFAULT_DIAL_ERROR_LIMIT,
+    DEFAULT_PER_DIAL_TIMEOUT,
+    DEFAULT_PORT,
+    DEFAULT_USER,
+    describeConnection,
+} from "../connection";
+import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
+import { ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult } from "./types";
+
+/** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
+const WRITE_SIZE = 261120;
+/** Writes in flight per large file: enough to cover loopback and LAN latency. */
+const WRITES_IN_FLIGHT = 16;
+
+/** A connection failure that retrying cannot fix (bad host key, refused credentials). */
+class FatalDialError extends Error {}
+
+function knownHostsFiles(): string[] {
+    return [path.join(os.homedir(), ".ssh", "known_hosts"), "/etc/ssh/ssh_known_hosts"];
+}
+
+/**
+ * Decides whether to trust the key a server presents. Returns undefined to
+ * accept, or the reason to refuse (which becomes the error users see).
+ */
+function hostKeyProblem(c: ConnectionInputs, blob: Buffer, prefix: string): string | undefined {
+    if (c.insecureIgnoreHostKey) return undefined;
+    const where = `${c.host}:${c.port ?? DEFAULT_PORT}`;
+    const presented = `${fingerprint(blob)} (${keyType(blob)})`;
+    if (c.hostKey) {
+        const pinned = parsePinnedKeys(c.hostKey);
+        if (matchesPinned(blob, pinned)) return undefined;
+        return (
+            `host key verification failed for ${where}: the server presented ${presented}, ` +
+            `but ${prefix}.hostKey pins ${pinned.map(pinnedFingerprint).join(", ")}. ` +
+            `If the host was re-keyed on purpose, update ${prefix}.hostKey; otherwise someone may be intercepting the connection`
+        );
+    }
+    const name = knownHostsName(c.host, c.port ?? DEFAULT_PORT);
+    const files = knownHostsFiles();
+    for (const file of files) {
+        let text: string;
+        try {
+            text = fs.readFileSync(file, "utf8");
+        } catch {
+            continue;
+        }
+        const v = checkKnownHosts(text, name, blob);
+        if (v.verdict === "match") return undefined;
+        if (v.verdict === "revoked") return `host key verification failed for ${where}: the key ${presented} is marked @revoked in ${file}`;
+        if (v.verdict === "mismatch") {
+            return (
+                `host key verification failed for ${where}: the server presented ${presented}, ` +
+                `but ${file} expects ${v.expected.join(", ")}. If the host was re-keyed on purpose, ` +
+                `remove the old entry (ssh-keygen -R '${name}') or pin the new key with ${prefix}.hostKey`
+            );
+        }
+    }
+    return (
+        `host ${name} is not in ${files.join(" or ")}, so its key ${presented} cannot be verified: ` +
+        `set ${prefix}.hostKey to the host's public key line (ssh-keyscan -p ${c.port ?? DEFAULT_PORT} ${c.host}), ` +
+        `add it to known_hosts, or set ${prefix}.insecureIgnoreHostKey: true to skip the check`
+    );
+}
+
+function openSocket(c: ConnectionInputs, timeoutMs: number, via?: Client): Promise<NonNullable<ConnectConfig["sock"]>> {
+    const port = c.port ?? DEFAULT_PORT;
+    if (via) {
+        return new Promise((resolve, reject) => {
+            via.forwardOut("127.0.0.1", 0, c.host, port, (err, stream) => (err ? reject(err) : resolve(stream)));
+        });
+    }
+    return new Promise((resolve, reject) => {
+        const sock = net.connect({ host: c.host, port });
+        const timer = setTimeout(() => {
+            sock.destroy();
+            reject(new Error(`timed out after ${timeoutMs / 1000}s`));
+        }, timeoutMs);
+        sock.once("connect", () => {
+            clearTimeout(timer);
+            // With Nagle on, pipelined SFTP writes crawl at ~1 MB/s.
+            sock.setNoDelay(true);
+            resolve(sock);
+        });
+        sock.once("error", (e) => {
+            clearTimeout(timer);
+            reject(e);
+        });
+    });
+}
+
+function dialOnce(c: ConnectionInputs, prefix: string, via?: Client): Promise<Client> {
+    // ssh2 is required lazily so that merely loading the library (previews) stays cheap.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
+    const timeoutMs = (c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT) * 1000;
+    return openSocket(c, timeoutMs, via).then(
+        (sock) =>
+            new Promise<Client>((resolve, reject) => {
+                const client = new SshClient();
+                let refusal: string | undefined;
+                const config: ConnectConfig = {
+                    sock,
+                    username: c.user ?? DEFAULT_USER,
+                    readyTimeout: timeoutMs,
+                    keepaliveInterval: 15000,
+                    hostVerifier: (key: Buffer) => {
+                        try {
+                            refusal = hostKeyProblem(c, key, prefix);
+                        } catch (e) {
+                            refusal = (e as Error).message;
+                        }
+                        return refusal === undefined;
+                    },
+                };
+                if (c.password !== undefined) config.password = c.password;
+                if (c.privateKey !== undefined) config.privateKey = c.privateKey;
+                if (c.privateKeyPassword !== undefined) config.passphrase = c.privateKeyPassword;
+                const agent = c.agentSocketPath ?? (c.privateKey || c.password ? undefined : process.env.SSH_AUTH_SOCK);
+                if (agent) config.agent = agent;
+                client.once("ready", () => resolve(client));
+                client.once("error", (err: Error & { level?: string }) => {
+                    client.end();
+                    if (refusal) reject(new FatalDialError(refusal));
+                    else if (err.level === "client-authentication") {
+                        reject(
+                            new FatalDialError(
+                                `the server refused every authentication method for user ${c.user ?? DEFAULT_USER}; ` +
+                                    `check ${prefix}.user and ${prefix}.privateKey (or ${prefix}.password, ${prefix}.agentSocketPath)`,
+                            ),
+                        );
+                    } else if (/private key|passphrase|Cannot parse privateKey/i.test(err.message)) {
+                        reject(new FatalDialError(`${prefix}.privateKey cannot be used: ${err.message}; check the key text and ${prefix}.privateKeyPassword`));
+                    } else reject(err);
+                });
+                try {
+                    client.connect(config);
+                } catch (e) {
+                    reject(new FatalDialError(`${prefix}.privateKey cannot be used: ${(e as Error).message}; check the key text and ${prefix}.privateKeyPassword`));
+                }
+            }),
+    );
+}
+
+async function dial(c: ConnectionInputs, prefix: string, via?: Client): Promise<Client> {
+    const limit = c.dialErrorLimit ?? DEFAULT_DIAL_ERROR_LIMIT;
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await dialOnce(c, prefix, via);
+        } catch (err) {
+            if (err instanceof FatalDialError) throw new TransportError("connect to", describeConnection(c), describeConnection(c), err.message);
+            if (limit !== -1 && attempt >= limit) {
+                throw new TransportError(
+                    "connect to",
+                    describeConnection(c),
+                    describeConnection(c),
+                    `${(err as Error).message} (after ${attempt} dial${attempt > 1 ? "s" : ""}; raise ${prefix}.dialErrorLimit or ${prefix}.perDialTimeout for slow hosts)`,
+                );
+            }
+            await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)));
+        }
+    }
+}
+
+/** Opens an SSH connection (through `proxy` when given) and its SFTP session. */
+export async function connectSsh(c: ConnectionInputs): Promise<Transport> {
+    let bastion: Client | undefined;
+    if (c.proxy) bastion = await dial(c.proxy, "connection.proxy");
+    let client: Client;
+    try {
+        client = await dial(c, "connection", bastion);
+    } catch (e) {
+        bastion?.end();
+        throw e;
+    }
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s)))).catch((e: Error) => {
+        client.end();
+        bastion?.end();
+        throw new TransportError("open an SFTP session with", describeConnection(c), describeConnection(c), e.message);
+    });
+    return new SshTransport(c, client, sftp, bastion);
+}
+
+function sftpCall<T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void): Promise<T> {
+    return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+}
+
+function isNoSuchFile(err: unknown): boolean {
+    return (err as { code?: number }).code === 2;
+}
+
+export class SshTransport implements Transport {
+    readonly host: string;
+    private home?: string;
+
+    constructor(
+        private readonly conn: ConnectionInputs,
+        private readonly client: Client,
+        private readonly sftp: SFTPWrapper,
+        private readonly bastion?: Client,
+    ) {
+        this.host = describeConnection(conn);
+    }
+
+    private fail(verb: string, p: string, err: unknown): never {
+        throw new TransportError(verb, p, this.host, (err as Error).message ?? String(err));
+    }
+
+    /** Whether the server offers an SFTP extension (e.g. "copy-data"). */
+    hasExtension(name: string): boolean {
+        const ext = (this.sftp as unknown as { _extensions?: Record<string, string> })._extensions;
+        return !!ext && name in ext;
+    }
+
+    async homeDir(): Promise<string> {
+        if (!this.home) this.home = await sftpCall<string>((cb) => this.sftp.realpath(".", cb)).catch((e) => this.fail("resolve the home directory", "~", e));
+        return this.home;
+    }
+
+    async isRoot(): Promise<boolean> {
+        return (this.conn.user ?? DEFAULT_USER) === "root";
+    }
+
+    async stat(p: string): Promise<RemoteStat | undefined> {
+        try {
+            const st = await sftpCall<import("ssh2").Stats>((cb) => this.sftp.lstat(p, cb));
+            const kind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+            return { kind, mode: st.mode & 0o7777, size: st.size, mtime: st.mtime };
+        } catch (err) {
+            if (isNoSuchFile(err)) return undefined;
+            this.fail("stat", p, err);
+        }
+    }
+
+    async mkdirp(p: string, mode = 0o755): Promise<string[]> {
+        const missing: string[] = [];
+        for (let dir = p; ; dir = path.posix.dirname(dir)) {
+            const st = await this.stat(dir);
+            if (st) {
+                if (st.kind !== "dir") this.fail("create directory", p, new Error(`${dir} exists and is not a directory`));
+                break;
+            }
+            missing.unshift(dir);
+            if (dir === path.posix.dirname(dir)) break;
+        }
+        for (const dir of missing) {
+            try {
+                await sftpCall<void>((cb) => this.sftp.mkdir(dir, { mode }, cb));
+                // The server's umask applies at mkdir; 0700 state folders must stay 0700.
+                await sftpCall<void>((cb) => this.sftp.chmod(dir, mode, cb));
+            } catch (err) {
+                const st = await this.stat(dir);
+                if (!st || st.kind !== "dir") this.fail("create directory", dir, err);
+            }
+        }
+        return missing;
+    }
+
+    async readdir(p: string): Promise<string[]> {
+        try {
+            const list = await sftpCall<import("ssh2").FileEntry[]>((cb) => this.sftp.readdir(p, cb));
+            return list.map((e) => e.filename);
+        } catch (err) {
+            this.fail("list", p, err);
+        }
+    }
+
+    async readFile(p: string): Promise<Buffer> {
+        try {
+            return await sftpCall<Buffer>((cb) => this.sftp.readFile(p, cb));
+        } catch (err) {
+            this.fail("read", p, err);
+        }
+    }
+
+    async writeFile(p: string, data: string | Buffer, mode = 0o600): Promise<void> {
+        try {
+            const handle = await sftpCall<Buffer>((cb) => this.sftp.open(p, "w", { mode }, cb));
+            const buf = typeof data === "string" ? Buffer.from(data) : data;
+            try {
+                for (let off = 0; off < buf.length; off += WRITE_SIZE) {
+                    const n = Math.min(WRITE_SIZE, buf.length - off);
+                    await sftpCall<void>((cb) => this.sftp.write(handle, buf, off, n, off, cb));
+                }
+                await sftpCall<void>((cb) => this.sftp.fchmod(handle, mode, cb));
+            } finally {
+                await sftpCall<void>((cb) => this.sftp.close(handle, cb));
+            }
+        } catch (err) {
+            this.fail("write", p, err);
+        }
+    }
+
+    async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
+        const hash = crypto.createHash("sha256");
+        let bytes = 0;
+        let local: fs.promises.FileHandle | undefined;
+        let handle: Buffer | undefined;
+        try {
+            local = await fs.promises.open(localPath, "r");
+            handle = await sftpCall<Buffer>((cb) => this.sftp.open(remotePath, "w", { mode }, cb));
+            const inFlight = new Set<Promise<void>>();
+            let failure: unknown;
+            for (let pos = 0; ; ) {
+                const buf = Buffer.allocUnsafe(WRITE_SIZE);
+                const { bytesRead } = await local.read(buf, 0, WRITE_SIZE, null);
+                if (bytesRead === 0) break;
+                hash.update(buf.subarray(0, bytesRead));
+                const at = pos;
+                pos += bytesRead;
+                const h = handle;
+                const w: Promise<void> = sftpCall<void>((cb) => this.sftp.write(h, buf, 0, bytesRead, at, cb)).then(
+                    () => {
+                        bytes += bytesRead;
+                        onBytes?.(bytesRead);
+                        inFlight.delete(w);
+                    },
+                    (e) => {
+                        failure ??= e;
+                        inFlight.delete(w);
+                    },
+                );
+                inFlight.add(w);
+                if (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+                if (failure) throw failure;
+            }
+            await Promise.all(inFlight);
+            if (failure) throw failure;
+            // The server's umask applies at open; set the mode the manifest says.
+            await sftpCall<void>((cb) => this.sftp.fchmod(handle!, mode, cb));
+        } catch (err) {
+            this.fail("upload", `${localPath} to ${remotePath}`, err);
+        } finally {
+            await local?.close();
+            if (handle) await sftpCall<void>((cb) => this.sftp.close(handle!, cb)).catch(() => undefined);
+        }
+        return { bytes, sha256: hash.digest("hex") };
+    }
+
+    async rename(from: string, to: string): Promise<void> {
+        try {
+            if (this.hasExtension("posix-rename@openssh.com")) await sftpCall<void>((cb) => this.sftp.ext_openssh_rename(from, to, cb));
+            else await sftpCall<void>((cb) => this.sftp.rename(from, to, cb));
+        } catch (err) {
+            this.fail("rename", `${from} to ${to}`, err);
+        }
+    }
+
+    async link(existing: string, newPath: string): Promise<void> {
+        try {
+            if (!this.hasExtension("hardlink@openssh.com")) throw new Error("the SFTP server lacks the hardlink@openssh.com extension");
+            await sftpCall<void>((cb) => this.sftp.ext_openssh_hardlink(existing, newPath, cb));
+        } catch (err) {
+            this.fail("link", `${existing} to ${newPath}`, err);
+        }
+    }
+
+    async copyFile(from: string, to: string): Promise<void> {
+        try {
+            const st = await sftpCall<import("ssh2").Stats>((cb) => this.sftp.stat(from, cb));
+            const src = await sftpCall<Buffer>((cb) => this.sftp.open(from, "r", cb));
+            const dst = await sftpCall<Buffer>((cb) => this.sftp.open(to, "w", { mode: st.mode & 0o7777 }, cb));
+            try {
+                if (this.hasExtension("copy-data")) {
+                    await sftpCall<void>((cb) => this.sftp.ext_copy_data(src, 0, 0, dst, 0, cb));
+                } else {
+                    const buf = Buffer.allocUnsafe(WRITE_SIZE);
+                    for (let pos = 0; pos < st.size; ) {
+                        const n = await sftpCall<number>((cb) => this.sftp.read(src, buf, 0, WRITE_SIZE, pos, cb));
+                        if (n === 0) break;
+                        await sftpCall<void>((cb) => this.sftp.write(dst, buf, 0, n, pos, cb));
+                        pos += n;
+                    }
+                }
+                await sftpCall<void>((cb) => this.sftp.fchmod(dst, st.mode & 0o7777, cb));
+            } finally {
+                await sftpCall<void>((cb) => this.sftp.close(src, cb)).catch(() => undefined);
+                await sftpCall<void>((cb) => this.sftp.close(dst, cb)).catch(() => undefined);
+            }
+        } catch (err) {
+            this.fail("copy", `${from} to ${to}`, err);
+        }
+    }
+
+    async chmod(p: string, mode: number): Promise<void> {
+        await sftpCall<void>((cb) => this.sftp.chmod(p, mode, cb)).catch((e) => this.fail("chmod", p, e));
+    }
+
+    async unlink(p: string): Promise<void> {
+        await sftpCall<void>((cb) => this.sftp.unlink(p, cb)).catch((e) => this.fail("remove", p, e));
+    }
+
+    async rmdir(p: string): Promise<void> {
+        await sftpCall<void>((cb) => this.sftp.rmdir(p, cb)).catch((e) => this.fail("remove directory", p, e));
+    }
+
+    async removeTree(p: string): Promise<void> {
+        const st = await this.stat(p);
+        if (!st) return;
+        if (st.kind !== "dir") return this.unlink(p);
+        const names = await this.readdir(p);
+        await Promise.all(names.map((n) => this.removeTree(path.posix.join(p, n))));
+        await this.rmdir(p);
+    }
+
+    async space(p: string): Promise<FsSpace> {
+        try {
+            if (!this.hasExtension("statvfs@openssh.com")) return { availableBytes: Number.MAX_SAFE_INTEGER };
+            const v = await sftpCall<{ bavail: number; frsize: number; fsid: number | bigint }>((cb) => this.sftp.ext_openssh_statvfs(p, cb));
+            const fsid = String(v.fsid);
+            // Some filesystems (tmpfs on older kernels) report fsid 0: that tells nothing.
+            return { availableBytes: Number(v.bavail) * Number(v.frsize), fsid: fsid === "0" ? undefined : fsid };
+        } catch (err) {
+            this.fail("read free space of", p, err);
+        }
+    }
+
+    exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+        return new Promise((resolve, reject) => {
+            this.client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
+                if (err) return reject(new TransportError("run", command, this.host, err.message));
+                const out: Buffer[] = [];
+                const errs: Buffer[] = [];
+                let timedOut = false;
+                let code: number | null = null;
+                const timer = options.timeoutMs
+                    ? setTimeout(() => {
+                          timedOut = true;
+                          stream.signal("KILL");
+                          stream.close();
+                      }, options.timeoutMs)
+                    : undefined;
+                stream.on("data", (d: Buffer) => out.push(d));
+                stream.stderr.on("data", (d: Buffer) => errs.push(d));
+                stream.on("exit", (c: number | null) => (code = c));
+                stream.on("close", () => {
+                    if (timer) clearTimeout(timer);
+                    resolve({
+                        code: timedOut ? null : code,
+                        stdout: Buffer.concat(out).toString("utf8"),
+                        stderr: Buffer.concat(errs).toString("utf8"),
+                        ...(timedOut ? { timedOut } : {}),
+                    });
+                });
+                stream.end(options.stdin ?? "");
+            });
+        });
+    }
+
+    async close(): Promise<void> {
+        this.sftp.end();
+        this.client.end();
+        this.bastion?.end();
+    }
+}

@@ -1,0 +1,88 @@
+/** What a host says about one path (never follows a final symlink). */
+export interface RemoteStat {
+    kind: "file" | "dir" | "symlink" | "other";
+    /** Permission bits only (e.g. 0o644). */
+    mode: number;
+    size: number;
+    /** Seconds since the epoch (SFTP carries whole seconds). */
+    mtime: number;
+}
+
+/** Free room on the filesystem holding a path. */
+export interface FsSpace {
+    /** Bytes an unprivileged writer may still use. */
+    availableBytes: number;
+    /** Identifies the filesystem; undefined when the host cannot tell. */
+    fsid?: string;
+}
+
+export interface ExecResult {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+    /** Set when the command ran past its timeout and was killed. */
+    timedOut?: boolean;
+}
+
+export interface ExecOptions {
+    stdin?: string | Buffer;
+    timeoutMs?: number;
+}
+
+/** Result of sending one local file: what was read while sending it. */
+export interface UploadResult {
+    bytes: number;
+    /** sha256 hex of the bytes sent, so callers can check them against a manifest. */
+    sha256: string;
+}
+
+/**
+ * The only way the rest of the library touches a host. Paths are absolute
+ * POSIX paths on that host. Errors thrown are `TransportError`s whose message
+ * reads `failed to <verb> <path> on <host>: <cause>`.
+ */
+export interface Transport {
+    /** For messages: "local" or "user@host:port". */
+    readonly host: string;
+    /** The login user's home directory on the host. */
+    homeDir(): Promise<string>;
+    /** True when the session acts as uid 0 on the host. */
+    isRoot(): Promise<boolean>;
+    stat(path: string): Promise<RemoteStat | undefined>;
+    /** Creates a directory and its missing parents; returns the ones it created, outermost first. */
+    mkdirp(path: string, mode?: number): Promise<string[]>;
+    readdir(path: string): Promise<string[]>;
+    readFile(path: string): Promise<Buffer>;
+    /** Writes a small file in one go (records, journals). */
+    writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
+    /** Streams a local file to the host, hashing what it sends. */
+    upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult>;
+    /** Replaces `to` with `from` atomically (POSIX rename semantics). */
+    rename(from: string, to: string): Promise<void>;
+    /** Adds a second name for a file; both must be on one filesystem. */
+    link(existing: string, newPath: string): Promise<void>;
+    /** Copies a file on the host without sending its bytes over the wire when the host can. */
+    copyFile(from: string, to: string): Promise<void>;
+    chmod(path: string, mode: number): Promise<void>;
+    unlink(path: string): Promise<void>;
+    rmdir(path: string): Promise<void>;
+    /** Removes a directory tree we own (staging, backups); no error if absent. */
+    removeTree(path: string): Promise<void>;
+    space(path: string): Promise<FsSpace>;
+    /** Runs a command in the host's shell. */
+    exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+    close(): Promise<void>;
+}
+
+export class TransportError extends Error {
+    constructor(
+        readonly verb: string,
+        readonly path: string,
+        readonly hostName: string,
+        readonly causeText: string,
+        readonly code?: string,
+    ) {
+        super(`failed to ${verb} ${path} on ${hostName}: ${causeText}`);
+        this.name = "TransportError";
+    }
+}
