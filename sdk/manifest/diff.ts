@@ -1,0 +1,52 @@
+import { comparePaths } from "./manifest";
+import { Manifest, ManifestDelta } from "./types";
+
+/**
+ * What turns `from` into `to`. A change of mode alone is a change. Between two
+ * single-file manifests the one file is compared whatever its name, since
+ * both land at the same destination path.
+ */
+export function diffManifests(from: Manifest | undefined, to: Manifest): ManifestDelta {
+    const delta: ManifestDelta = { added: [], changed: [], removed: [], unchanged: 0 };
+    const old = from?.entries ?? new Map();
+    if (from?.kind === "file" && to.kind === "file" && old.size === 1 && to.entries.size === 1) {
+        const [[, a]] = [...old];
+        const [[name, b]] = [...to.entries];
+        if (a.sha256 === b.sha256 && a.mode === b.mode) delta.unchanged = 1;
+        else delta.changed.push(name);
+        return delta;
+    }
+    for (const [p, e] of to.entries) {
+        const before = old.get(p);
+        if (!before) delta.added.push(p);
+        else if (before.sha256 !== e.sha256 || before.mode !== e.mode) delta.changed.push(p);
+        else delta.unchanged++;
+    }
+    for (const p of old.keys()) if (!to.entries.has(p)) delta.removed.push(p);
+    delta.added.sort(comparePaths);
+    delta.changed.sort(comparePaths);
+    delta.removed.sort(comparePaths);
+    return delta;
+}
+
+export function deltaIsEmpty(d: ManifestDelta): boolean {
+    return d.added.length + d.changed.length + d.removed.length === 0;
+}
+
+/**
+ * The short delta users read under Diagnostics: a heading, then the first
+ * `limit` paths marked `+ ~ -`, then how many more.
+ */
+export function formatDelta(name: string, target: string, d: ManifestDelta, limit = 20): string {
+    const lines = [
+        `${name}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed, ${d.unchanged} unchanged → ${target}`,
+    ];
+    const marked = [
+        ...d.added.map((p) => ({ p, m: "+" })),
+        ...d.changed.map((p) => ({ p, m: "~" })),
+        ...d.removed.map((p) => ({ p, m: "-" })),
+    ].sort((a, b) => comparePaths(a.p, b.p));
+    for (const { p, m } of marked.slice(0, limit)) lines.push(`  ${m} ${p}`);
+    if (marked.length > limit) lines.push(`  … and ${marked.length - limit} more`);
+    return lines.join("\n");
+}

@@ -1,0 +1,150 @@
+import * as zlib from "zlib";
+import { comparePaths, sortedPaths } from "./manifest";
+import { Manifest, ManifestEntry } from "./types";
+
+/**
+ * Compact encodings kept in Pulumi state as one string each: the engine pays
+ * per map entry on every preview, but little for one long string.
+ *
+ * Manifest layout (before raw deflate and base64): kind byte, entry count, then
+ * per entry in path order: shared-prefix length with the previous path, the
+ * rest of the path (UTF-8), mode, size (all varints) and the 32-byte sha256.
+ */
+const MANIFEST_TAG = "pdm1:";
+const PATHS_TAG = "pdp1:";
+
+class Writer {
+    private chunks: Buffer[] = [];
+    private cur = Buffer.allocUnsafe(64 * 1024);
+    private pos = 0;
+    private room(n: number) {
+        if (this.pos + n <= this.cur.length) return;
+        this.chunks.push(this.cur.subarray(0, this.pos));
+        this.cur = Buffer.allocUnsafe(Math.max(64 * 1024, n));
+        this.pos = 0;
+    }
+    varint(n: number) {
+        this.room(10);
+        // Division, not bit operations: sizes exceed 32 bits.
+        while (n >= 0x80) {
+            this.cur[this.pos++] = (n % 0x80) | 0x80;
+            n = Math.floor(n / 0x80);
+        }
+        this.cur[this.pos++] = n;
+    }
+    bytes(b: Buffer) {
+        this.room(b.length);
+        b.copy(this.cur, this.pos);
+        this.pos += b.length;
+    }
+    done(): Buffer {
+        return Buffer.concat([...this.chunks, this.cur.subarray(0, this.pos)]);
+    }
+}
+
+class Reader {
+    pos = 0;
+    constructor(private readonly buf: Buffer) {}
+    varint(): number {
+        let n = 0;
+        let scale = 1;
+        for (;;) {
+            if (this.pos >= this.buf.length) throw new Error("truncated");
+            const b = this.buf[this.pos++];
+            n += (b & 0x7f) * scale;
+            if (b < 0x80) return n;
+            scale *= 0x80;
+        }
+    }
+    bytes(n: number): Buffer {
+        if (this.pos + n > this.buf.length) throw new Error("truncated");
+        const b = this.buf.subarray(this.pos, this.pos + n);
+        this.pos += n;
+        return b;
+    }
+}
+
+/** Writes `cur` as its shared-prefix length with `prev`, then the rest. */
+function writePath(w: Writer, prev: Buffer, cur: Buffer) {
+    let shared = 0;
+    const max = Math.min(prev.length, cur.length);
+    while (shared < max && prev[shared] === cur[shared]) shared++;
+    w.varint(shared);
+    w.varint(cur.length - shared);
+    w.bytes(cur.subarray(shared));
+}
+
+function readPath(r: Reader, prev: Buffer): Buffer {
+    const shared = r.varint();
+    const rest = r.bytes(r.varint());
+    return Buffer.concat([prev.subarray(0, shared), rest]);
+}
+
+function pack(tag: string, raw: Buffer): string {
+    return tag + zlib.deflateRawSync(raw, { level: 9 }).toString("base64");
+}
+
+function unpack(tag: string, s: string, what: string): Buffer {
+    if (typeof s !== "string" || !s.startsWith(tag)) throw new Error(`${what} in state is not in a format this version reads (expected ${tag}…)`);
+    return zlib.inflateRawSync(Buffer.from(s.slice(tag.length), "base64"));
+}
+
+export function encodeManifest(m: Manifest): string {
+    const w = new Writer();
+    const paths = sortedPaths(m);
+    w.varint(m.kind === "file" ? 1 : 0);
+    w.varint(paths.length);
+    let prev: Buffer = Buffer.alloc(0);
+    for (const p of paths) {
+        const e = m.entries.get(p)!;
+        const cur = Buffer.from(p, "utf8");
+        writePath(w, prev, cur);
+        prev = cur;
+        w.varint(e.mode);
+        w.varint(e.size);
+        w.bytes(Buffer.from(e.sha256, "hex"));
+    }
+    return pack(MANIFEST_TAG, w.done());
+}
+
+export function decodeManifest(s: string): Manifest {
+    const r = new Reader(unpack(MANIFEST_TAG, s, "the deployed manifest"));
+    const kind = r.varint() === 1 ? "file" : "dir";
+    const count = r.varint();
+    const entries = new Map<string, ManifestEntry>();
+    let prev: Buffer = Buffer.alloc(0);
+    for (let i = 0; i < count; i++) {
+        prev = readPath(r, prev);
+        const mode = r.varint();
+        const size = r.varint();
+        const sha256 = r.bytes(32).toString("hex");
+        entries.set(prev.toString("utf8"), { mode, size, sha256 });
+    }
+    return { kind, entries };
+}
+
+/** A sorted list of paths, prefix-compressed. */
+export function encodePaths(paths: readonly string[]): string {
+    const w = new Writer();
+    const sorted = [...paths].sort(comparePaths);
+    w.varint(sorted.length);
+    let prev: Buffer = Buffer.alloc(0);
+    for (const p of sorted) {
+        const cur = Buffer.from(p, "utf8");
+        writePath(w, prev, cur);
+        prev = cur;
+    }
+    return pack(PATHS_TAG, w.done());
+}
+
+export function decodePaths(s: string): string[] {
+    const r = new Reader(unpack(PATHS_TAG, s, "the list of created directories"));
+    const n = r.varint();
+    const out: string[] = [];
+    let prev: Buffer = Buffer.alloc(0);
+    for (let i = 0; i < n; i++) {
+        prev = readPath(r, prev);
+        out.push(prev.toString("utf8"));
+    }
+    return out;
+}

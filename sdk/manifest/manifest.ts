@@ -1,0 +1,65 @@
+import * as crypto from "crypto";
+import { excludeMatcher } from "./exclude";
+import { hashFile } from "./hash";
+import { Manifest, ManifestEntry } from "./types";
+import { walkSource } from "./walk";
+
+/** Code-unit order: the one order every encoding and digest here uses. */
+export function comparePaths(a: string, b: string): number {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function sortedPaths(m: Manifest): string[] {
+    return [...m.entries.keys()].sort(comparePaths);
+}
+
+/** Walks and hashes a source into a manifest. */
+export function buildManifest(source: string, exclude: readonly string[] = []): Manifest {
+    const walked = walkSource(source, excludeMatcher(exclude));
+    const entries = new Map<string, ManifestEntry>();
+    for (const f of walked.files) entries.set(f.path, { mode: f.mode, size: f.size, sha256: hashFile(f.absPath) });
+    return { kind: walked.kind, entries };
+}
+
+export function formatMode(mode: number): string {
+    return mode.toString(8).padStart(4, "0");
+}
+
+/** The per-file value shown in previews: `"0644 sha256:9f…"`. */
+export function fileMapValue(e: Pick<ManifestEntry, "mode" | "sha256">): string {
+    return `${formatMode(e.mode)} sha256:${e.sha256}`;
+}
+
+/** path → `"<octal mode> sha256:<hex>"`, the map input whose diff the engine shows per file. */
+export function toFileMap(m: Manifest): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const p of sortedPaths(m)) out[p] = fileMapValue(m.entries.get(p)!);
+    return out;
+}
+
+const FILE_MAP_VALUE = /^([0-7]{3,4}) sha256:([0-9a-f]{64})$/;
+
+/** Reads one file-map value back; undefined when it is not of that form. */
+export function parseFileMapValue(v: string): { mode: number; sha256: string } | undefined {
+    const m = FILE_MAP_VALUE.exec(v);
+    return m ? { mode: parseInt(m[1], 8), sha256: m[2] } : undefined;
+}
+
+const DIGEST_VERSION = "pulumi-delta manifest v1";
+
+/** sha256 over the sorted lines `path\0mode\0size\0sha256\n`, after a version line and the kind. */
+export function manifestDigest(m: Manifest): string {
+    const h = crypto.createHash("sha256");
+    h.update(`${DIGEST_VERSION}\n${m.kind}\n`);
+    for (const p of sortedPaths(m)) {
+        const e = m.entries.get(p)!;
+        h.update(`${p}\0${formatMode(e.mode)}\0${e.size}\0${e.sha256}\n`);
+    }
+    return "sha256:" + h.digest("hex");
+}
+
+export function totalBytes(m: Manifest): number {
+    let n = 0;
+    for (const e of m.entries.values()) n += e.size;
+    return n;
+}
