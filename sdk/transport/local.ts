@@ -81,6 +81,16 @@ export class LocalTransport implements Transport {
         }
     }
 
+    async createExclusive(p: string, data: string): Promise<boolean> {
+        try {
+            await fs.promises.writeFile(p, data, { flag: "wx", mode: 0o600 });
+            return true;
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+            this.fail("create", p, err);
+        }
+    }
+
     async writeFile(p: string, data: string | Buffer, mode = 0o600): Promise<void> {
         try {
             await fs.promises.writeFile(p, data, { mode });

@@ -281,6 +281,24 @@ export class SshTransport implements Transport {
         }
     }
 
+    async createExclusive(p: string, data: string): Promise<boolean> {
+        let handle: Buffer;
+        try {
+            handle = await sftpCall<Buffer>((cb) => this.sftp.open(p, "wx", { mode: 0o600 }, cb));
+        } catch (err) {
+            // SFTP reports O_EXCL refusals as a generic failure: look before blaming.
+            if (await this.stat(p)) return false;
+            this.fail("create", p, err);
+        }
+        try {
+            const buf = Buffer.from(data);
+            await sftpCall<void>((cb) => this.sftp.write(handle, buf, 0, buf.length, 0, cb));
+        } finally {
+            await sftpCall<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+        }
+        return true;
+    }
+
     async writeFile(p: string, data: string | Buffer, mode = 0o600): Promise<void> {
         try {
             const handle = await sftpCall<Buffer>((cb) => this.sftp.open(p, "w", { mode }, cb));

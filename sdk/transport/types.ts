@@ -53,6 +53,8 @@ export interface Transport {
     mkdirp(path: string, mode?: number): Promise<string[]>;
     readdir(path: string): Promise<string[]>;
     readFile(path: string): Promise<Buffer>;
+    /** Creates a small file only if nothing is at `path`; false when something already is (locks). */
+    createExclusive(path: string, data: string): Promise<boolean>;
     /** Writes a small file in one go (records, journals). */
     writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
     /** Streams a local file to the host, hashing what it sends. */

@@ -1,0 +1,205 @@
+import * as crypto from "crypto";
+import * as path from "path";
+import { diffManifests, Manifest, ManifestDelta } from "../manifest";
+import type { Transport } from "../transport";
+import { HostFiles } from "./hostFiles";
+import { Journal, JournalOp, readJournal, undoJournal, writeJournal } from "./journal";
+import { HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
+import { acquireLock } from "./lock";
+import { forEachLimit } from "./pool";
+import { ProgressMeter } from "./progress";
+
+/** Files below this size go many at a time; larger ones a few at a time, each with many writes in flight. */
+const SMALL_FILE = 1024 * 1024;
+const SMALL_FILES_IN_FLIGHT = 32;
+const LARGE_FILES_IN_FLIGHT = 2;
+const STATS_IN_FLIGHT = 64;
+
+export interface DeployRequest {
+    /** Absolute local path of the source directory or file. */
+    source: string;
+    destination: string;
+    stateDir?: string;
+    /** What the last deployment left (undefined on create). */
+    previous?: Manifest;
+    next: Manifest;
+    /** Directories earlier deployments created (absolute). */
+    createdDirs?: string[];
+    /** Name used in progress lines. */
+    name?: string;
+    log?: (line: string) => void;
+}
+
+export interface DeployResult {
+    delta: ManifestDelta;
+    bytesSent: number;
+    /** Directories deployments created that still exist: removed again on destroy. */
+    createdDirs: string[];
+}
+
+export class DeployError extends Error {}
+
+/** The nearest existing directory at or above `p` (what a new path's filesystem will be). */
+async function nearestExisting(t: Transport, p: string): Promise<string> {
+    for (let d = p; ; d = path.posix.dirname(d)) {
+        const st = await t.stat(d);
+        if (st?.kind === "dir") return d;
+        if (d === path.posix.dirname(d)) return d;
+    }
+}
+
+function localPath(req: DeployRequest, p: string): string {
+    return req.next.kind === "file" ? req.source : path.join(req.source, ...p.split("/"));
+}
+
+/**
+ * Applies `next` over what `previous` deployed: stage new and changed files
+ * on the destination's filesystem, then, under a journal, keep what each
+ * path held and rename the staged file into place. Any failure before the
+ * journal is dropped puts the destination back as it was.
+ */
+export async function deploy(t: Transport, req: DeployRequest): Promise<DeployResult> {
+    const stateRoot = await resolveStateRoot(t, req.stateDir);
+    const layout = layoutFor(stateRoot, req.destination);
+    await t.mkdirp(stateRoot, 0o700);
+    await t.mkdirp(layout.folder, 0o700);
+    const release = await acquireLock(t, layout);
+    try {
+        const leftover = await readJournal(t, layout);
+        if (leftover) {
+            req.log?.(`${req.name ?? req.destination}: undoing an interrupted deployment (${leftover.id}) found in ${layout.journal}`);
+            await undoJournal(t, layout, leftover);
+        }
+        return await applyDelta(t, layout, req);
+    } finally {
+        await release();
+    }
+}
+
+async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest): Promise<DeployResult> {
+    const { next, destination } = req;
+    const previous = req.previous?.kind === next.kind ? req.previous : undefined;
+    const delta = diffManifests(previous, next);
+    const createdBefore = new Set(req.createdDirs ?? []);
+    if (delta.added.length + delta.changed.length + delta.removed.length === 0) {
+        return { delta, bytesSent: 0, createdDirs: [...createdBefore] };
+    }
+    const id = `${new Date().toISOString().replace(/[-:.]/g, "")}-${crypto.randomBytes(3).toString("hex")}`;
+    const destDir = next.kind === "file" ? path.posix.dirname(destination) : destination;
+
+    const destStat = await t.stat(destination);
+    if (destStat && next.kind === "dir" && destStat.kind !== "dir") {
+        throw new DeployError(`destination ${destination} on ${t.host} is a ${destStat.kind}, but source is a directory; point destination at a directory`);
+    }
+    if (destStat && next.kind === "file" && destStat.kind === "dir") {
+        throw new DeployError(`destination ${destination} on ${t.host} is a directory, but source is a single file; give the file's full path, e.g. ${path.posix.join(destination, [...next.entries.keys()][0])}`);
+    }
+
+    const [stateFs, destFs] = await Promise.all([t.space(layout.folder), t.space(await nearestExisting(t, destDir))]);
+    const sameFs = stateFs.fsid !== undefined && stateFs.fsid === destFs.fsid;
+    // Staging must share the destination's filesystem so the final rename is atomic.
+    const staging = sameFs
+        ? `${layout.folder}/staging-${id}`
+        : path.posix.join(next.kind === "file" ? destDir : path.posix.dirname(destination), `.pulumi-delta-staging-${id}`);
+    const files = new HostFiles(t, sameFs);
+    const puts = [...delta.added, ...delta.changed];
+    const putBytes = puts.reduce((n, p) => n + next.entries.get(p)!.size, 0);
+    const need = putBytes + (sameFs ? 0 : puts.reduce((n, p) => n + (previous?.entries.get(p)?.size ?? 0), 0));
+    if (need > destFs.availableBytes) {
+        throw new DeployError(
+            `not enough room on ${t.host} for ${destination}: the delta needs ${need} bytes (staging${sameFs ? "" : " and backups"}), ` +
+                `${destFs.availableBytes} are free; free some space or deploy to another filesystem`,
+        );
+    }
+
+    const createdNow: string[] = [];
+    let journal: Journal | undefined;
+    try {
+        // 1. Stage: nothing at the destination changes yet.
+        const parents = new Set(puts.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
+        createdNow.push(...(await files.ensureDir(staging, 0o700)));
+        for (const dir of [...parents].sort()) createdNow.push(...(await files.ensureDir(dir)));
+        const freshDirs = new Set(createdNow);
+        const meter = new ProgressMeter(req.name ?? destination, puts.length, putBytes, req.log);
+        const staged = new Map<string, string>();
+        puts.forEach((p, i) => staged.set(p, `${staging}/${i}`));
+        const send = async (p: string) => {
+            const e = next.entries.get(p)!;
+            const src = localPath(req, p);
+            const got = await t.upload(src, staged.get(p)!, e.mode, (n) => meter.bytes(n));
+            if (got.sha256 !== e.sha256) {
+                throw new DeployError(
+                    `source file ${src} changed after the preview hashed it (expected sha256:${e.sha256}, read sha256:${got.sha256}); run pulumi up again`,
+                );
+            }
+            meter.file();
+        };
+        await Promise.all([
+            forEachLimit(puts.filter((p) => next.entries.get(p)!.size < SMALL_FILE), SMALL_FILES_IN_FLIGHT, send),
+            forEachLimit(puts.filter((p) => next.entries.get(p)!.size >= SMALL_FILE), LARGE_FILES_IN_FLIGHT, send),
+        ]);
+        meter.finish();
+
+        // 2. Decide what each target's current content needs: a stat per target, skipped inside new folders.
+        const ops: JournalOp[] = [];
+        const putOps = puts.map((p) => ({ op: "put" as const, target: targetPath(destination, next.kind, p), slot: slotPath(next.kind, p), staged: staged.get(p)!, saved: null as "backup" | "original" | null }));
+        await forEachLimit(putOps, STATS_IN_FLIGHT, async (op) => {
+            if (freshDirs.has(path.posix.dirname(op.target))) return;
+            const st = await t.stat(op.target);
+            if (!st) return;
+            if (st.kind !== "file") {
+                throw new DeployError(`cannot replace ${op.target} on ${t.host}: it is a ${st.kind}, not a file; move it away or exclude the path`);
+            }
+            const ours = previous !== undefined && (next.kind === "file" || previous.entries.has(op.slot));
+            op.saved = ours || (await files.exists(`${layout.originals}/${op.slot}`)) ? "backup" : "original";
+        });
+        ops.push(...putOps);
+        for (const p of delta.removed) {
+            const slot = slotPath(next.kind, p);
+            ops.push({ op: "remove", target: targetPath(destination, next.kind, p), slot, restoresOriginal: await files.exists(`${layout.originals}/${slot}`) });
+        }
+
+        // 3. Commit under the journal.
+        journal = { version: 1, id, destination, staging, sameFs, ops, createdDirs: createdNow };
+        await writeJournal(t, layout, journal);
+        for (const op of ops) {
+            if (op.op === "put") {
+                if (op.saved) await files.keepCopy(op.target, `${op.saved === "backup" ? layout.backup : layout.originals}/${op.slot}`);
+                await t.rename(op.staged, op.target);
+            } else {
+                if (!(await files.exists(op.target))) continue;
+                await files.move(op.target, `${layout.backup}/${op.slot}`, `${layout.backup}/.tmp-${id}`);
+                if (op.restoresOriginal) await files.move(`${layout.originals}/${op.slot}`, op.target, `${path.posix.dirname(op.target)}/.${path.posix.basename(op.target)}.pulumi-delta-${id}`);
+            }
+        }
+        await t.unlink(layout.journal);
+        journal = undefined;
+    } catch (err) {
+        if (journal) {
+            await undoJournal(t, layout, journal).catch((undoErr: Error) => {
+                throw new DeployError(
+                    `${(err as Error).message}; undoing the partial deployment also failed (${undoErr.message}); ` +
+                        `${layout.journal} on ${t.host} still names what to undo, and the next pulumi up will retry`,
+                );
+            });
+        } else {
+            await t.removeTree(staging).catch(() => undefined);
+            await files.removeEmptyDirs(createdNow.filter((d) => d !== staging)).catch(() => undefined);
+        }
+        throw err;
+    }
+
+    // Committed: drop what only an undo would have needed.
+    await t.removeTree(staging);
+    await t.removeTree(layout.backup);
+    const allCreated = new Set([...createdBefore, ...createdNow.filter((d) => d !== staging && !d.startsWith(staging + "/"))]);
+    if (delta.removed.length) {
+        const candidates = [...allCreated].filter((d) => delta.removed.some((p) => targetPath(destination, next.kind, p).startsWith(d + "/")));
+        for (const d of await files.removeEmptyDirs(candidates)) allCreated.delete(d);
+    }
+    const bytesSent = putBytes;
+    req.log?.(
+        `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
+    );
+    return { delta, bytesSent, createdDirs: [...allCreated].sort() };
+}

@@ -1,0 +1,60 @@
+import * as crypto from "crypto";
+import * as path from "path";
+import type { Transport } from "../transport";
+
+/**
+ * Where a deployment keeps its own files on the host: one folder per
+ * destination under the state root, never inside or beside the destination.
+ */
+export interface HostLayout {
+    stateRoot: string;
+    /** `<stateRoot>/<first 16 hex of sha256(destination)>` */
+    folder: string;
+    /** Pre-deployment content of files a deployment overwrote or deleted; kept until destroy. */
+    originals: string;
+    /** The previous deployed version of files during one update; dropped when it commits. */
+    backup: string;
+    /** One JSON record per deployment; survives destroy. */
+    records: string;
+    /** Present only while a deployment commits; names what to undo after a crash. */
+    journal: string;
+    /** A directory whose existence means a deployment is running. */
+    lock: string;
+}
+
+export const DEFAULT_ROOT_STATE_DIR = "/var/lib/pulumi-delta";
+export const DEFAULT_USER_STATE_DIR = "~/.local/state/pulumi-delta";
+
+export function destinationKey(destination: string): string {
+    return crypto.createHash("sha256").update(destination).digest("hex").slice(0, 16);
+}
+
+export function layoutFor(stateRoot: string, destination: string): HostLayout {
+    const folder = path.posix.join(stateRoot, destinationKey(destination));
+    return {
+        stateRoot,
+        folder,
+        originals: `${folder}/originals`,
+        backup: `${folder}/backup`,
+        records: `${folder}/records`,
+        journal: `${folder}/journal.json`,
+        lock: `${folder}/lock`,
+    };
+}
+
+/** The state root for this host: `stateDir` if given (a leading `~/` is the login user's home), else the default by user. */
+export async function resolveStateRoot(t: Transport, stateDir: string | undefined): Promise<string> {
+    const dir = stateDir ?? ((await t.isRoot()) ? DEFAULT_ROOT_STATE_DIR : DEFAULT_USER_STATE_DIR);
+    if (dir === "~" || dir.startsWith("~/")) return path.posix.join(await t.homeDir(), dir.slice(1));
+    return dir;
+}
+
+/** Where the file at manifest path `p` lands: the destination itself for a single-file source. */
+export function targetPath(destination: string, kind: "dir" | "file", p: string): string {
+    return kind === "file" ? destination : path.posix.join(destination, p);
+}
+
+/** The name under originals/ and backup/: the manifest path, or a fixed name for a single file. */
+export function slotPath(kind: "dir" | "file", p: string): string {
+    return kind === "file" ? "file" : p;
+}

@@ -1,0 +1,166 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import type { OnDestroy } from "../apply";
+import { ConnectionArgs, ConnectionSecrets, PublicConnection } from "../connection";
+import { buildManifest, Manifest, manifestDigest, toFileMap, totalBytes, validateExclude } from "../manifest";
+import type { DeltaDeploymentProviderInputs, LastDelta } from "../providers/deltaDeploymentInputs";
+import { DeltaDeploymentProvider } from "../providers/deltaDeploymentProvider";
+
+export type { LastDelta } from "../providers/deltaDeploymentInputs";
+export type { OnDestroy } from "../apply";
+
+export interface DeltaDeploymentArgs {
+    /**
+     * Local directory (or single file) to deploy, relative to the Pulumi
+     * program or absolute. Required. Its files are hashed during preview;
+     * empty directories are not deployed.
+     */
+    source: pulumi.Input<string>;
+    /**
+     * Absolute path on the host. For a directory source, the directory the
+     * tree lands in; for a single-file source, the file's exact path (e.g.
+     * `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the
+     * deployment (the old destination is restored first).
+     */
+    destination: pulumi.Input<string>;
+    /**
+     * The host to deploy to over SSH, with @pulumi/command's field names.
+     * Default: none, meaning the machine that runs Pulumi (local files).
+     */
+    connection?: pulumi.Input<ConnectionArgs>;
+    /**
+     * Globs relative to `source` whose files are not deployed, e.g.
+     * `["**\/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
+     */
+    exclude?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * What `pulumi destroy` does to the host: "restore" removes the files the
+     * deployment created and puts back every file it overwrote; "remove"
+     * removes every deployed file; "retain" leaves them. Default: "restore".
+     */
+    onDestroy?: pulumi.Input<OnDestroy>;
+    /**
+     * Host folder for originals, backups, staging and records, kept apart from
+     * the destination. Default: "/var/lib/pulumi-delta" when connecting as
+     * root, else "~/.local/state/pulumi-delta". Created with mode 0700.
+     */
+    stateDir?: pulumi.Input<string>;
+}
+
+/** One walk and hash per source and exclude list per program run, however many deployments share them. */
+const manifestsThisRun = new Map<string, Manifest>();
+
+function manifestOf(source: string, exclude: string[]): Manifest {
+    const key = `${source}\0${JSON.stringify(exclude)}`;
+    let m = manifestsThisRun.get(key);
+    if (!m) {
+        m = buildManifest(source, exclude);
+        manifestsThisRun.set(key, m);
+    }
+    return m;
+}
+
+const SECRET_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
+
+/** The connection without its secrets, field by field so that a secret field does not hide the host in previews. */
+function publicPart(c: pulumi.Input<ConnectionArgs>): pulumi.Output<PublicConnection> {
+    if (pulumi.Output.isInstance(c) || (c as Promise<unknown>) instanceof Promise) {
+        return pulumi.output(c).apply((v) => {
+            const rest: Record<string, unknown> = { ...v };
+            for (const k of SECRET_FIELDS) delete rest[k];
+            if (v.proxy) rest.proxy = pulumi.output(publicPart(v.proxy));
+            return pulumi.output(rest as PublicConnection);
+        });
+    }
+    const v = c as ConnectionArgs;
+    const { proxy, ...rest } = v;
+    for (const k of SECRET_FIELDS) delete (rest as Record<string, unknown>)[k];
+    return pulumi.output({ ...rest, ...(proxy ? { proxy: publicPart(proxy) } : {}) }) as pulumi.Output<PublicConnection>;
+}
+
+function secretPart(c: pulumi.Input<ConnectionArgs>): pulumi.Output<ConnectionSecrets> {
+    return pulumi.output(c).apply((v) => {
+        const out: ConnectionSecrets = {};
+        for (const k of SECRET_FIELDS) if (v[k] !== undefined) out[k] = v[k];
+        if (v.proxy) {
+            const inner = (v.proxy as ConnectionArgs & ConnectionSecrets);
+            const p: ConnectionSecrets = {};
+            for (const k of SECRET_FIELDS) if (inner[k] !== undefined) p[k] = inner[k] as string;
+            if (Object.keys(p).length) out.proxy = p;
+        }
+        return out;
+    });
+}
+
+/** The dynamic resource doing the work; its type shows in previews as `pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment`. */
+class DeltaDeploymentFiles extends pulumi.dynamic.Resource {
+    declare readonly manifestDigest: pulumi.Output<string>;
+    declare readonly fileCount: pulumi.Output<number>;
+    declare readonly totalBytes: pulumi.Output<number>;
+    declare readonly lastDelta: pulumi.Output<LastDelta>;
+
+    constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+        super(new DeltaDeploymentProvider(), name, props, opts, "pulumi-delta", "DeltaDeployment");
+    }
+}
+
+/**
+ * Deploys a local tree (or one file) to a host over SSH, sending only the
+ * files that changed since the last deployment, and puts the host back as
+ * it was on `pulumi destroy`.
+ */
+export class DeltaDeployment extends pulumi.ComponentResource {
+    /** sha256 over the whole manifest (`sha256:<hex>`). */
+    declare readonly manifestDigest: pulumi.Output<string>;
+    /** Number of files deployed. */
+    declare readonly fileCount: pulumi.Output<number>;
+    /** Sum of the deployed files' sizes in bytes. */
+    declare readonly totalBytes: pulumi.Output<number>;
+    /** What the last `pulumi up` changed on the host, and the bytes it sent. */
+    declare readonly lastDelta: pulumi.Output<LastDelta>;
+
+    constructor(name: string, args: DeltaDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("pulumi-delta:index:DeltaDeployment", name, {}, opts);
+        const exclude = pulumi.output(args.exclude ?? []).apply((ex) => {
+            const problems = validateExclude(ex);
+            if (problems.length) throw new Error(`DeltaDeployment ${name}: ${problems.join("; ")}`);
+            return ex as string[];
+        });
+        const source = pulumi.output(args.source).apply((s) => {
+            if (typeof s !== "string" || s === "") throw new Error(`DeltaDeployment ${name}: source must be a local directory or file path, got ${JSON.stringify(s)}`);
+            return path.resolve(s);
+        });
+        const built = pulumi.all([source, exclude]).apply(([s, ex]) => {
+            try {
+                return manifestOf(s, ex);
+            } catch (err) {
+                throw new Error(`DeltaDeployment ${name}: ${(err as Error).message}`);
+            }
+        });
+        const inputs: pulumi.Inputs = {
+            name,
+            source,
+            kind: built.apply((m) => m.kind),
+            destination: args.destination,
+            exclude,
+            onDestroy: args.onDestroy ?? "restore",
+            stateDir: args.stateDir,
+            files: built.apply(toFileMap),
+            manifestDigest: built.apply(manifestDigest),
+            fileCount: built.apply((m) => m.entries.size),
+            totalBytes: built.apply(totalBytes),
+            connection: args.connection ? publicPart(args.connection) : undefined,
+            credentials: args.connection ? pulumi.secret(secretPart(args.connection)) : undefined,
+            // Outputs only: declared so the engine returns them.
+            lastDelta: undefined,
+            deployed: undefined,
+            createdDirs: undefined,
+        } satisfies Record<keyof DeltaDeploymentProviderInputs | "lastDelta" | "deployed" | "createdDirs", unknown>;
+        const files = new DeltaDeploymentFiles(name, inputs, { parent: this, additionalSecretOutputs: ["credentials"] });
+        this.manifestDigest = files.manifestDigest;
+        this.fileCount = files.fileCount;
+        this.totalBytes = files.totalBytes;
+        this.lastDelta = files.lastDelta;
+        this.registerOutputs({ manifestDigest: this.manifestDigest, fileCount: this.fileCount, totalBytes: this.totalBytes, lastDelta: this.lastDelta });
+    }
+}

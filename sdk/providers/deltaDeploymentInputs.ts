@@ -1,0 +1,102 @@
+import * as path from "path";
+import { ON_DESTROY_VALUES, OnDestroy } from "../apply";
+import { ConnectionSecrets, isUnknown, joinSecrets, PublicConnection, validateConnection } from "../connection";
+import { Manifest, ManifestEntry, parseFileMapValue, validateExclude } from "../manifest";
+
+/** What the DeltaDeployment dynamic resource receives (plain values). */
+export interface DeltaDeploymentProviderInputs {
+    /** The component's name, for messages. */
+    name: string;
+    /** Absolute local path of the source. */
+    source: string;
+    kind: "dir" | "file";
+    destination: string;
+    connection?: PublicConnection;
+    credentials?: ConnectionSecrets;
+    exclude?: string[];
+    onDestroy: OnDestroy;
+    stateDir?: string;
+    /** path → "<octal mode> sha256:<hex>" */
+    files: Record<string, string>;
+    manifestDigest: string;
+    fileCount: number;
+    totalBytes: number;
+}
+
+export interface LastDelta {
+    added: number;
+    changed: number;
+    removed: number;
+    bytesSent: number;
+}
+
+/** What the resource keeps in state: the inputs minus the file map, plus the compact deployed manifest. */
+export interface DeltaDeploymentProviderOutputs extends Omit<DeltaDeploymentProviderInputs, "files"> {
+    lastDelta: LastDelta;
+    /** Internal: the deployed manifest, compactly encoded. */
+    deployed: string;
+    /** Internal: directories deployments created, compactly encoded. */
+    createdDirs: string;
+}
+
+export interface InputFailure {
+    property: string;
+    reason: string;
+}
+
+function show(v: unknown): string {
+    return JSON.stringify(v);
+}
+
+function isInside(child: string, parent: string): boolean {
+    const rel = path.posix.relative(parent, child);
+    return rel === "" || (!rel.startsWith("..") && !path.posix.isAbsolute(rel));
+}
+
+/** Every problem with the inputs at once, each naming the input, the bad value and the fix. */
+export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): InputFailure[] {
+    const failures: InputFailure[] = [];
+    const fail = (property: string, reason: string) => failures.push({ property, reason });
+    const { destination, source, onDestroy, stateDir } = news;
+    if (!isUnknown(source) && (typeof source !== "string" || source === "")) {
+        fail("source", `source must be a local directory or file path, got ${show(source)}`);
+    }
+    if (!isUnknown(destination)) {
+        if (typeof destination !== "string" || !destination.startsWith("/")) {
+            fail("destination", `destination must be an absolute path on the host such as "/srv/www/site", got ${show(destination)}`);
+        } else if (destination === "/" || path.posix.normalize(destination) !== destination.replace(/\/+$/, "") || destination.endsWith("/")) {
+            fail("destination", `destination ${show(destination)} must be a normalized path below "/" without "..", "." or a trailing "/", e.g. ${show(path.posix.normalize(destination).replace(/\/+$/, "") || "/srv/site")}`);
+        }
+    }
+    if (onDestroy !== undefined && !isUnknown(onDestroy) && !ON_DESTROY_VALUES.includes(onDestroy)) {
+        fail("onDestroy", `onDestroy must be one of ${ON_DESTROY_VALUES.map((v) => show(v)).join(", ")}, got ${show(onDestroy)}`);
+    }
+    if (stateDir !== undefined && !isUnknown(stateDir)) {
+        if (typeof stateDir !== "string" || !(stateDir.startsWith("/") || stateDir.startsWith("~/"))) {
+            fail("stateDir", `stateDir must be an absolute path on the host (or start with "~/"), e.g. "/var/lib/pulumi-delta", got ${show(stateDir)}`);
+        } else if (typeof destination === "string" && destination.startsWith("/") && stateDir.startsWith("/") && (isInside(stateDir, destination) || isInside(destination, stateDir))) {
+            fail("stateDir", `stateDir ${show(stateDir)} and destination ${show(destination)} overlap; keep deployment metadata outside what services read, e.g. "/var/lib/pulumi-delta"`);
+        }
+    }
+    for (const reason of validateExclude(news.exclude)) fail("exclude", reason);
+    if (news.connection !== undefined && !isUnknown(news.connection)) {
+        for (const reason of validateConnection(joinSecrets(news.connection, isUnknown(news.credentials) ? undefined : news.credentials))) {
+            fail("connection", reason);
+        }
+    }
+    return failures;
+}
+
+/**
+ * The manifest the inputs describe. Sizes are not in the file map; `sizeOf`
+ * supplies them (a local stat) where they matter, zero otherwise.
+ */
+export function manifestFromInputs(news: Pick<DeltaDeploymentProviderInputs, "kind" | "files">, sizeOf?: (p: string) => number): Manifest {
+    const entries = new Map<string, ManifestEntry>();
+    for (const [p, v] of Object.entries(news.files ?? {})) {
+        const parsed = parseFileMapValue(v);
+        if (!parsed) throw new Error(`files[${show(p)}] in the resource inputs is ${show(v)}, not "<mode> sha256:<hex>"; this state was not written by pulumi-delta`);
+        entries.set(p, { ...parsed, size: sizeOf ? sizeOf(p) : 0 });
+    }
+    return { kind: news.kind, entries };
+}

@@ -1,0 +1,113 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as apply from "../apply";
+import { describeConnection, joinSecrets } from "../connection";
+import * as manifest from "../manifest";
+import * as transport from "../transport";
+import {
+    DeltaDeploymentProviderInputs as Inputs,
+    DeltaDeploymentProviderOutputs as Outputs,
+    InputFailure,
+    manifestFromInputs,
+    validateInputs,
+} from "./deltaDeploymentInputs";
+
+/**
+ * The DeltaDeployment lifecycle in plain functions: the provider class
+ * forwards to these, so its serialized form stays a few `require` lines.
+ */
+
+function where(i: Pick<Inputs, "connection" | "destination">): string {
+    return `${i.connection ? describeConnection(i.connection) : "local"}:${i.destination}`;
+}
+
+/** Progress and summaries go to stdout, which the engine shows under the stack's Diagnostics. */
+function log(line: string): void {
+    console.log(line);
+}
+
+export function check(news: Inputs): { inputs: Inputs; failures: InputFailure[] } {
+    return { inputs: news, failures: validateInputs(news) };
+}
+
+/** Inputs whose change means a different target: a new resource, then the old one's destroy. */
+const REPLACING: ((i: Inputs) => unknown)[] = [(i) => i.destination, (i) => i.kind, (i) => i.stateDir, (i) => i.connection?.host, (i) => i.connection?.port];
+
+export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    const replaces: string[] = [];
+    const names = ["destination", "kind", "stateDir", "connection", "connection"];
+    REPLACING.forEach((get, i) => {
+        if (JSON.stringify(get(olds as unknown as Inputs)) !== JSON.stringify(get(news)) && !replaces.includes(names[i])) replaces.push(names[i]);
+    });
+    const previous = manifest.decodeManifest(olds.deployed);
+    const next = manifestFromInputs(news);
+    const delta = manifest.diffManifests(previous.kind === next.kind ? previous : undefined, next);
+    const filesChange = !manifest.deltaIsEmpty(delta);
+    if (filesChange || replaces.length) log(manifest.formatDelta(news.name, where(news), delta));
+    const settingsChange = (["exclude", "onDestroy", "connection", "credentials", "source", "name"] as const).some(
+        (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
+    );
+    // Two resources on one destination would fight: remove the old one first.
+    return { changes: filesChange || replaces.length > 0 || settingsChange, replaces, deleteBeforeReplace: replaces.length > 0 };
+}
+
+async function withTransport<T>(i: Pick<Inputs, "connection" | "credentials">, fn: (t: transport.Transport) => Promise<T>): Promise<T> {
+    const t = await transport.openTransport(i.connection ? joinSecrets(i.connection, i.credentials) : undefined);
+    try {
+        return await fn(t);
+    } finally {
+        await t.close();
+    }
+}
+
+function sizeReader(i: Inputs): (p: string) => number {
+    return (p) => fs.statSync(i.kind === "file" ? i.source : path.join(i.source, ...p.split("/"))).size;
+}
+
+async function deployInputs(news: Inputs, previous: Outputs | undefined): Promise<Outputs> {
+    const next = manifestFromInputs(news, sizeReader(news));
+    const result = await withTransport(news, (t) =>
+        apply.deploy(t, {
+            source: news.source,
+            destination: news.destination,
+            stateDir: news.stateDir,
+            previous: previous ? manifest.decodeManifest(previous.deployed) : undefined,
+            next,
+            createdDirs: previous ? manifest.decodePaths(previous.createdDirs) : [],
+            name: news.name,
+            log,
+        }),
+    );
+    const { files: _files, ...rest } = news;
+    return {
+        ...rest,
+        manifestDigest: manifest.manifestDigest(next),
+        fileCount: next.entries.size,
+        totalBytes: manifest.totalBytes(next),
+        lastDelta: { added: result.delta.added.length, changed: result.delta.changed.length, removed: result.delta.removed.length, bytesSent: result.bytesSent },
+        deployed: manifest.encodeManifest(next),
+        createdDirs: manifest.encodePaths(result.createdDirs),
+    };
+}
+
+export async function create(news: Inputs): Promise<{ id: string; outs: Outputs }> {
+    return { id: where(news), outs: await deployInputs(news, undefined) };
+}
+
+export async function update(olds: Outputs, news: Inputs): Promise<{ outs: Outputs }> {
+    return { outs: await deployInputs(news, olds) };
+}
+
+export async function remove(props: Outputs): Promise<void> {
+    await withTransport(props, (t) =>
+        apply.destroy(t, {
+            destination: props.destination,
+            stateDir: props.stateDir,
+            deployed: manifest.decodeManifest(props.deployed),
+            createdDirs: manifest.decodePaths(props.createdDirs),
+            onDestroy: props.onDestroy ?? "restore",
+            name: props.name,
+            log,
+        }),
+    );
+}
