@@ -156,12 +156,12 @@ async function dial(c: ConnectionInputs, prefix: string, via?: Client): Promise<
         try {
             return await dialOnce(c, prefix, via);
         } catch (err) {
-            if (err instanceof FatalDialError) throw new TransportError("connect to", describeConnection(c), describeConnection(c), err.message);
+            if (err instanceof FatalDialError) throw new TransportError("connect to", describeConnection(c), "", err.message);
             if (limit !== -1 && attempt >= limit) {
                 throw new TransportError(
                     "connect to",
                     describeConnection(c),
-                    describeConnection(c),
+                    "",
                     `${(err as Error).message} (after ${attempt} dial${attempt > 1 ? "s" : ""}; raise ${prefix}.dialErrorLimit or ${prefix}.perDialTimeout for slow hosts)`,
                 );
             }
@@ -184,7 +184,7 @@ export async function connectSsh(c: ConnectionInputs): Promise<Transport> {
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s)))).catch((e: Error) => {
         client.end();
         bastion?.end();
-        throw new TransportError("open an SFTP session with", describeConnection(c), describeConnection(c), e.message);
+        throw new TransportError("open an SFTP session with", describeConnection(c), "", e.message);
     });
     return new SshTransport(c, client, sftp, bastion);
 }

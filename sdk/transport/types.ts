@@ -84,7 +84,8 @@ export class TransportError extends Error {
         readonly causeText: string,
         readonly code?: string,
     ) {
-        super(`failed to ${verb} ${path} on ${hostName}: ${causeText}`);
+        // hostName is empty when the path already names the host (connecting).
+        super(`failed to ${verb} ${path}${hostName ? ` on ${hostName}` : ""}: ${causeText}`);
         this.name = "TransportError";
     }
 }

@@ -1,0 +1,94 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { buildManifest, fileMapValue, manifestDigest, parseFileMapValue, toFileMap, totalBytes, validateExclude } from "../../sdk/manifest";
+import { tempDir, writeTree } from "../helpers/tree";
+
+const HELLO = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"; // sha256("hello")
+const EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+describe("buildManifest", () => {
+    let dir: string;
+    beforeEach(() => {
+        dir = tempDir("pd-unit-");
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("lists every regular file with mode, size and sha256, keyed by POSIX path", () => {
+        writeTree(dir, { "a.txt": "hello", "sub/deep/b.sh": { content: "", mode: 0o755 }, "sub/c.tmp": "x" });
+        fs.mkdirSync(path.join(dir, "empty"));
+        const m = buildManifest(dir);
+        assert.strictEqual(m.kind, "dir");
+        assert.deepStrictEqual(toFileMap(m), {
+            "a.txt": `0644 sha256:${HELLO}`,
+            "sub/c.tmp": "0644 sha256:2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881",
+            "sub/deep/b.sh": `0755 sha256:${EMPTY}`,
+        });
+        assert.strictEqual(totalBytes(m), 6);
+    });
+
+    it("skips excluded files, and whole directories that match", () => {
+        writeTree(dir, { "a.txt": "hello", "b.tmp": "x", "deep/c.tmp": "x", "node_modules/x/y.js": "x", ".git/HEAD": "x" });
+        const m = buildManifest(dir, ["**/*.tmp", "node_modules", ".git"]);
+        assert.deepStrictEqual([...m.entries.keys()], ["a.txt"]);
+    });
+
+    it("takes a single file as a one-entry manifest keyed by its name", () => {
+        writeTree(dir, { "app.conf": "hello" });
+        const m = buildManifest(path.join(dir, "app.conf"));
+        assert.strictEqual(m.kind, "file");
+        assert.deepStrictEqual(toFileMap(m), { "app.conf": `0644 sha256:${HELLO}` });
+    });
+
+    it("refuses a missing source, naming it", () => {
+        assert.throws(() => buildManifest(path.join(dir, "nope")), {
+            message: `source ${JSON.stringify(path.join(dir, "nope"))} does not exist or cannot be read (ENOENT); give a local directory or file, relative to the Pulumi program or absolute`,
+        });
+    });
+
+    it("refuses symlinks, naming the path and the way out", () => {
+        writeTree(dir, { "a.txt": "hello" });
+        fs.symlinkSync("a.txt", path.join(dir, "link"));
+        assert.throws(() => buildManifest(dir), {
+            message: `source holds a symlink, which is not deployed: link -> a.txt; replace it with the file it points to or add "link" to exclude`,
+        });
+        assert.doesNotThrow(() => buildManifest(dir, ["link"]));
+    });
+
+    it("digests path, mode, size and content: a chmod alone changes the digest", () => {
+        writeTree(dir, { "a.sh": "hello" });
+        const before = manifestDigest(buildManifest(dir));
+        assert.strictEqual(before, manifestDigest(buildManifest(dir)));
+        fs.chmodSync(path.join(dir, "a.sh"), 0o755);
+        assert.notStrictEqual(manifestDigest(buildManifest(dir)), before);
+    });
+});
+
+describe("file map values", () => {
+    it("round-trips mode and hash", () => {
+        const v = fileMapValue({ mode: 0o4755, sha256: HELLO });
+        assert.strictEqual(v, `4755 sha256:${HELLO}`);
+        assert.deepStrictEqual(parseFileMapValue(v), { mode: 0o4755, sha256: HELLO });
+        assert.strictEqual(parseFileMapValue("644 md5:abc"), undefined);
+    });
+});
+
+describe("validateExclude", () => {
+    const cases: [unknown, string[]][] = [
+        [undefined, []],
+        [["**/*.tmp", "cache/**"], []],
+        ["*.tmp", [`exclude must be a list of globs such as ["**/*.tmp"], got "*.tmp"`]],
+        [
+            ["/etc/*", "../x", "", 3],
+            [
+                `exclude[0] "/etc/*" is absolute; globs are relative to source, e.g. "etc/*"`,
+                `exclude[1] "../x" climbs out of source with ".."; globs match paths inside source only`,
+                `exclude[2] must be a non-empty glob string, got ""`,
+                `exclude[3] must be a non-empty glob string, got 3`,
+            ],
+        ],
+    ];
+    for (const [input, expected] of cases) {
+        it(`${JSON.stringify(input)} → ${expected.length} problem(s)`, () => assert.deepStrictEqual(validateExclude(input), expected));
+    }
+});

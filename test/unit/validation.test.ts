@@ -1,0 +1,65 @@
+import * as assert from "assert";
+import { joinSecrets, splitSecrets, UNKNOWN, validateConnection } from "../../sdk/connection";
+import { DeltaDeploymentProviderInputs, validateInputs } from "../../sdk/providers/deltaDeploymentInputs";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+
+describe("validateConnection", () => {
+    const cases: [string, unknown, string[]][] = [
+        ["a good connection", { host: "10.0.0.5", port: 2222, user: "deploy", privateKey: KEY, hostKey: "SHA256:x" }, []],
+        ["unknown values during preview", { host: UNKNOWN, port: UNKNOWN }, []],
+        ["no host", { user: "x" }, ["connection.host is required: the host name or IP address to connect to"]],
+        [
+            "several problems at once",
+            { host: "", port: 70000, perDialTimeout: 0, dialErrorLimit: 1.5, insecureIgnoreHostKey: "yes", privateKey: "~/.ssh/id_ed25519", colour: "blue" },
+            [
+                "connection.colour is not a connection field; the fields are host, port, user, password, privateKey, privateKeyPassword, agentSocketPath, hostKey, insecureIgnoreHostKey, proxy, dialErrorLimit, perDialTimeout",
+                `connection.host must be a non-empty string, got ""`,
+                "connection.port must be a TCP port between 1 and 65535, got 70000",
+                "connection.dialErrorLimit must be a whole number of dials (-1 retries forever), got 1.5",
+                "connection.perDialTimeout must be a number of seconds above 0, got 0",
+                `connection.insecureIgnoreHostKey must be true or false, got "yes"`,
+                `connection.privateKey must be the key's text (-----BEGIN … PRIVATE KEY-----), not a path; read it with fs.readFileSync(path, "utf8")`,
+            ],
+        ],
+        ["a password is never echoed", { host: "h", password: 42 }, ["connection.password must be a non-empty string, got a number"]],
+        ["contradiction", { host: "h", hostKey: "SHA256:x", insecureIgnoreHostKey: true }, ["connection.hostKey and connection.insecureIgnoreHostKey: true contradict each other; keep only hostKey"]],
+        ["a proxy is checked too", { host: "h", proxy: { port: 0 } }, ["connection.proxy.host is required: the host name or IP address to connect to", "connection.proxy.port must be a TCP port between 1 and 65535, got 0"]],
+    ];
+    for (const [what, input, expected] of cases) it(what, () => assert.deepStrictEqual(validateConnection(input), expected));
+
+    it("splits secrets off and joins them back", () => {
+        const c = { host: "h", user: "u", privateKey: KEY, proxy: { host: "b", password: "pw" } };
+        const { connection, secrets } = splitSecrets(c);
+        assert.deepStrictEqual(connection, { host: "h", user: "u", proxy: { host: "b" } });
+        assert.deepStrictEqual(secrets, { privateKey: KEY, proxy: { password: "pw" } });
+        assert.deepStrictEqual(joinSecrets(connection, secrets), c);
+    });
+});
+
+describe("validateInputs", () => {
+    const good: Partial<DeltaDeploymentProviderInputs> = { source: "/src", destination: "/srv/www/site", onDestroy: "restore" };
+    const cases: [string, Partial<DeltaDeploymentProviderInputs>, { property: string; reason: string }[]][] = [
+        ["good inputs", good, []],
+        ["unknowns", { source: UNKNOWN, destination: UNKNOWN, onDestroy: UNKNOWN as never }, []],
+        [
+            "every problem at once",
+            { ...good, destination: "srv/www", onDestroy: "delete" as never, stateDir: "state", exclude: ["/abs"] },
+            [
+                { property: "destination", reason: `destination must be an absolute path on the host such as "/srv/www/site", got "srv/www"` },
+                { property: "onDestroy", reason: `onDestroy must be one of "restore", "remove", "retain", got "delete"` },
+                { property: "stateDir", reason: `stateDir must be an absolute path on the host (or start with "~/"), e.g. "/var/lib/pulumi-delta", got "state"` },
+                { property: "exclude", reason: `exclude[0] "/abs" is absolute; globs are relative to source, e.g. "abs"` },
+            ],
+        ],
+        ["root as destination", { ...good, destination: "/" }, [{ property: "destination", reason: `destination "/" must be a normalized path below "/" without "..", "." or a trailing "/", e.g. "/srv/site"` }]],
+        ["a dotted destination", { ...good, destination: "/srv/../etc/" }, [{ property: "destination", reason: `destination "/srv/../etc/" must be a normalized path below "/" without "..", "." or a trailing "/", e.g. "/etc"` }]],
+        [
+            "state inside the destination",
+            { ...good, stateDir: "/srv/www/site/.state" },
+            [{ property: "stateDir", reason: `stateDir "/srv/www/site/.state" and destination "/srv/www/site" overlap; keep deployment metadata outside what services read, e.g. "/var/lib/pulumi-delta"` }],
+        ],
+        ["connection problems name the connection", { ...good, connection: { host: "h", port: -1 } }, [{ property: "connection", reason: "connection.port must be a TCP port between 1 and 65535, got -1" }]],
+    ];
+    for (const [what, input, expected] of cases) it(what, () => assert.deepStrictEqual(validateInputs(input), expected));
+});
