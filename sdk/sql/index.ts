@@ -1,0 +1,12 @@
+export * from "./types";
+export { normalizeSql, checksumOf } from "./normalize";
+export { parseDelta } from "./parse";
+export { parseDeltas, loadDeltas, isDeltaFile } from "./load";
+export { versionOf, compareDeltas, compareNames } from "./version";
+export { transactionProblems } from "./transaction";
+export * from "./names";
+export * from "./plan";
+export { clientProblems, pgpassLine, psqlCommand, sqliteCommand } from "./client";
+export type { ClientInputs } from "./client";
+export { applyDelta, revertDelta, readHistory, SqlDeltaError } from "./runner";
+export type { SqlTarget, DeltaSql, HistoryRow } from "./runner";

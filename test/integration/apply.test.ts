@@ -1,0 +1,184 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { deploy, destinationKey, destroy } from "../../sdk/apply";
+import { buildManifest, Manifest } from "../../sdk/manifest";
+import { connectSsh, LocalTransport, Transport } from "../../sdk/transport";
+import { Sshd, startSshd } from "../helpers/sshd";
+import { contentOf, filesOf, resetTree, snapshot, tempDir, writeTree } from "../helpers/tree";
+
+/**
+ * A real transport that starts failing at the Nth call of one method, as a
+ * dropped connection or a full disk would. With `dead`, every later call
+ * fails too (the process "crashed" mid-commit).
+ */
+function faulty(t: Transport, method: "rename" | "upload", failAt: number, dead = false): Transport {
+    let calls = 0;
+    let broken = false;
+    return new Proxy(t, {
+        get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver);
+            if (typeof value !== "function") return value;
+            return (...args: unknown[]) => {
+                if (broken && dead && prop !== "close") return Promise.reject(new Error("connection lost"));
+                if (prop === method && ++calls === failAt) {
+                    broken = true;
+                    return Promise.reject(new Error(`injected ${method} failure`));
+                }
+                return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+        },
+    });
+}
+
+for (const kind of ["local", "ssh"] as const) {
+    describe(`apply engine over ${kind}: nothing lost on failure`, function () {
+        let sshd: Sshd | undefined;
+        let work: string;
+        let src: string;
+        let dest: string;
+        let stateDir: string;
+        const open = async (): Promise<Transport> => (sshd ? connectSsh(sshd.connection()) : new LocalTransport());
+
+        before(async () => {
+            if (kind === "ssh") sshd = await startSshd();
+        });
+        after(async () => sshd?.stop());
+        beforeEach(() => {
+            work = tempDir("pd-apply-");
+            src = path.join(work, "src");
+            dest = path.join(work, "host", "site");
+            stateDir = path.join(work, "state");
+        });
+        afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+        async function deployed(t: Transport, previous?: Manifest, createdDirs?: string[]) {
+            const next = buildManifest(src);
+            const r = await deploy(t, { source: src, destination: dest, stateDir, previous, next, createdDirs });
+            return { next, ...r };
+        }
+
+        it("a failure halfway through the renames puts every file back", async () => {
+            resetTree(src, { "a.txt": "a1", "b.txt": "b1", "c/d.txt": "d1" });
+            writeTree(dest, { "b.txt": "ORIGINAL b", "mine.txt": "not deployed" });
+            const t = await open();
+            try {
+                const v1 = await deployed(t);
+                resetTree(src, { "a.txt": "a2", "b.txt": "b2", "c/d.txt": "d2", "e/f.txt": "new" });
+                const before = snapshot(path.join(work, "host"));
+                const beforeState = contentOf(snapshot(stateDir));
+                const next = buildManifest(src);
+                await assert.rejects(
+                    deploy(faulty(t, "rename", 3), { source: src, destination: dest, stateDir, previous: v1.next, next, createdDirs: v1.createdDirs }),
+                    /injected rename failure/,
+                );
+                assert.deepStrictEqual(contentOf(snapshot(path.join(work, "host"))), contentOf(before));
+                assert.deepStrictEqual(contentOf(snapshot(stateDir)), beforeState, "no journal, staging or backup left");
+                // The host is usable: the same update now succeeds.
+                await deploy(t, { source: src, destination: dest, stateDir, previous: v1.next, next, createdDirs: v1.createdDirs });
+                assert.deepStrictEqual(filesOf(dest), { ...filesOf(src), "mine.txt": filesOf(dest)["mine.txt"] });
+            } finally {
+                await t.close();
+            }
+        });
+
+        it("a deployment that dies mid-commit is undone by the next one, from the journal on the host", async () => {
+            resetTree(src, { "a.txt": "a1", "b.txt": "b1" });
+            writeTree(dest, { "a.txt": "ORIGINAL a" });
+            const t = await open();
+            try {
+                const v1 = await deployed(t);
+                const hostV1 = contentOf(snapshot(dest));
+                resetTree(src, { "a.txt": "a2", "b.txt": "b2", "c.txt": "c2" });
+                const next = buildManifest(src);
+                await assert.rejects(
+                    deploy(faulty(t, "rename", 2, true), { source: src, destination: dest, stateDir, previous: v1.next, next, createdDirs: v1.createdDirs }),
+                    (err: Error) => {
+                        assert.match(err.message, /injected rename failure; undoing the partial deployment also failed \(connection lost\); .*journal\.json on .* still names what to undo, and the next pulumi up will retry/);
+                        return true;
+                    },
+                );
+                const folder = path.join(stateDir, destinationKey(dest));
+                assert.ok(fs.existsSync(path.join(folder, "journal.json")));
+                assert.notDeepStrictEqual(contentOf(snapshot(dest)), hostV1, "the host was left half-updated");
+                // The crashed run's lock would still be held; the operator removes it as the error says.
+                fs.rmSync(path.join(folder, "lock"), { force: true });
+                // Redeploying v1 (a rollback) first undoes the interrupted update.
+                resetTree(src, { "a.txt": "a1", "b.txt": "b1" });
+                await deploy(t, { source: src, destination: dest, stateDir, previous: v1.next, next: v1.next, createdDirs: v1.createdDirs });
+                assert.deepStrictEqual(contentOf(snapshot(dest)), hostV1);
+                assert.ok(!fs.existsSync(path.join(folder, "journal.json")));
+                // And destroy still restores the original.
+                await destroy(t, { destination: dest, stateDir, deployed: v1.next, createdDirs: v1.createdDirs, onDestroy: "restore" });
+                assert.deepStrictEqual(filesOf(dest), { "a.txt": filesOf(dest)["a.txt"] });
+                assert.strictEqual(fs.readFileSync(path.join(dest, "a.txt"), "utf8"), "ORIGINAL a");
+            } finally {
+                await t.close();
+            }
+        });
+
+        it("a failed upload leaves the destination untouched and no staging behind", async () => {
+            resetTree(src, { "a.txt": "a", "b/c.txt": "c", "d/e/f.txt": "f" });
+            writeTree(dest, { "a.txt": "ORIGINAL" });
+            const before = snapshot(path.join(work, "host"));
+            const t = await open();
+            try {
+                await assert.rejects(deploy(faulty(t, "upload", 2), { source: src, destination: dest, stateDir, next: buildManifest(src) }), /injected upload failure/);
+                assert.deepStrictEqual(snapshot(path.join(work, "host")), before);
+                assert.deepStrictEqual(fs.readdirSync(path.join(stateDir, destinationKey(dest))), [], "no staging, lock or journal left");
+            } finally {
+                await t.close();
+            }
+        });
+
+        it("refuses a source file that changed after it was hashed, before anything moves", async () => {
+            resetTree(src, { "a.txt": "a" });
+            const next = buildManifest(src);
+            fs.writeFileSync(path.join(src, "a.txt"), "edited after the preview");
+            const t = await open();
+            try {
+                await assert.rejects(deploy(t, { source: src, destination: dest, stateDir, next }), (err: Error) => {
+                    assert.match(err.message, /^source file .*\/a\.txt changed after the preview hashed it \(expected sha256:ca97.*, read sha256:.*\); run pulumi up again$/);
+                    return true;
+                });
+                assert.ok(!fs.existsSync(dest), "the destination folder it created is gone again");
+            } finally {
+                await t.close();
+            }
+        });
+
+        it("refuses to run beside another deployment of the same destination", async () => {
+            resetTree(src, { "a.txt": "a" });
+            const folder = path.join(stateDir, destinationKey(dest));
+            fs.mkdirSync(folder, { recursive: true });
+            fs.writeFileSync(path.join(folder, "lock"), '{"pid":1}');
+            const t = await open();
+            try {
+                await assert.rejects(deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src) }), (err: Error) => {
+                    assert.match(err.message, /^another deployment to this destination is running on .* \(held by \{"pid":1\}\); if none is \(a run was killed\), remove .*\/lock on that host and run pulumi up again$/);
+                    return true;
+                });
+                assert.ok(!fs.existsSync(dest));
+            } finally {
+                await t.close();
+            }
+        });
+
+        it("refuses to replace a directory with a file, naming it, before anything moves", async () => {
+            resetTree(src, { "a.txt": "a", "conf": "a file" });
+            fs.mkdirSync(path.join(dest, "conf"), { recursive: true });
+            writeTree(dest, { "a.txt": "ORIGINAL" });
+            const before = snapshot(dest);
+            const t = await open();
+            try {
+                await assert.rejects(deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src) }), (err: Error) => {
+                    assert.match(err.message, /^cannot replace .*\/site\/conf on .*: it is a dir, not a file; move it away or exclude the path$/);
+                    return true;
+                });
+                assert.deepStrictEqual(snapshot(dest), before);
+            } finally {
+                await t.close();
+            }
+        });
+    });
+}
