@@ -6,7 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "demo: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
-npm run --silent build
+# The program uses the library as users get it: packed, then installed (a
+# linked copy would be serialized into state by value instead of by require).
+pack_dir="$(mktemp -d)"
+tgz="$pack_dir/$(npm pack --silent --pack-destination "$pack_dir" | tail -n 1)"
+sdk_version="$(node -p 'require("@pulumi/pulumi/package.json").version')"
+(cd examples/quickstart && npm install --no-audit --no-fund --no-save --loglevel=error "$tgz" "@pulumi/pulumi@$sdk_version")
+rm -rf "$pack_dir"
 root="$(bash scripts/toolchain.sh)"
 export PATH="$root/bin:$PATH"
 mkdir -p .pulumi-state
@@ -15,8 +21,12 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-pulumi-delta-demo}"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 stack="${PULUMI_DELTA_DEMO_STACK:-demo}"
 pulumi stack select --create "$stack" --non-interactive >/dev/null
+if [ "${1:-}" = "destroy" ]; then
+  echo "demo: pulumi destroy (puts the target back as it was)"
+  exec pulumi destroy --yes --non-interactive --stack "$stack"
+fi
 echo "demo: pulumi up (stack $stack, backend $PULUMI_BACKEND_URL)"
 pulumi up --yes --non-interactive --stack "$stack"
 echo "demo: second run, which must preview no changes"
 pulumi preview --expect-no-changes --non-interactive --stack "$stack"
-echo "demo: deployed to $PWD/.demo-target/site — edit examples/quickstart/site and run 'npm run demo' again; 'pulumi destroy' (same environment) puts it back"
+echo "demo: deployed to $PWD/.demo-target/site — edit examples/quickstart/site and run 'npm run demo' again; 'npm run demo -- destroy' puts it back"

@@ -1,3 +1,5 @@
 export { DeltaDeployment } from "./components/deltaDeployment";
 export type { DeltaDeploymentArgs, LastDelta, OnDestroy } from "./components/deltaDeployment";
 export type { ConnectionArgs } from "./connection";
+export { SqlDeltas } from "./components/sqlDeltas";
+export type { SqlDeltasArgs, SqlClientArgs, Engine, TenantSpec } from "./components/sqlDeltas";

@@ -60,6 +60,13 @@ function manifestOf(source: string, exclude: string[]): Manifest {
     return m;
 }
 
+/** The manifest as the resource's inputs carry it (plain values: Outputs do not carry a Map). */
+type ManifestInputs = Pick<DeltaDeploymentProviderInputs, "kind" | "files" | "manifestDigest" | "fileCount" | "totalBytes">;
+
+function manifestInputs(m: Manifest): ManifestInputs {
+    return { kind: m.kind, files: toFileMap(m), manifestDigest: manifestDigest(m), fileCount: m.entries.size, totalBytes: totalBytes(m) };
+}
+
 const SECRET_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
 
 /** The connection without its secrets, field by field so that a secret field does not hide the host in previews. */
@@ -121,34 +128,51 @@ export class DeltaDeployment extends pulumi.ComponentResource {
 
     constructor(name: string, args: DeltaDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-delta:index:DeltaDeployment", name, {}, opts);
-        const exclude = pulumi.output(args.exclude ?? []).apply((ex) => {
+        const fail = (message: string): never => {
+            throw new Error(`DeltaDeployment ${name}: ${message}`);
+        };
+        const check = (src: unknown, ex: unknown): { source: string; exclude: string[] } => {
             const problems = validateExclude(ex);
-            if (problems.length) throw new Error(`DeltaDeployment ${name}: ${problems.join("; ")}`);
-            return ex as string[];
-        });
-        const source = pulumi.output(args.source).apply((s) => {
-            if (typeof s !== "string" || s === "") throw new Error(`DeltaDeployment ${name}: source must be a local directory or file path, got ${JSON.stringify(s)}`);
-            return path.resolve(s);
-        });
-        const built = pulumi.all([source, exclude]).apply(([s, ex]) => {
+            if (typeof src !== "string" || src === "") problems.unshift(`source must be a local directory or file path, got ${JSON.stringify(src)}`);
+            if (problems.length) fail(problems.join("; "));
+            return { source: path.resolve(src as string), exclude: (ex ?? []) as string[] };
+        };
+        const walk = (c: { source: string; exclude: string[] }): Manifest => {
             try {
-                return manifestOf(s, ex);
+                return manifestOf(c.source, c.exclude);
             } catch (err) {
-                throw new Error(`DeltaDeployment ${name}: ${(err as Error).message}`);
+                return fail((err as Error).message);
             }
-        });
+        };
+        // Plain values (the usual case) are walked now, so a bad source fails the
+        // program at once with its own message; Outputs are walked when known.
+        const plain = typeof args.source === "string" && (args.exclude === undefined || (Array.isArray(args.exclude) && args.exclude.every((e) => typeof e === "string")));
+        let source: pulumi.Input<string>;
+        let exclude: pulumi.Input<string[]>;
+        let built: pulumi.Output<ManifestInputs>;
+        if (plain) {
+            const c = check(args.source, args.exclude);
+            source = c.source;
+            exclude = c.exclude;
+            built = pulumi.output(manifestInputs(walk(c)));
+        } else {
+            const c = pulumi.all([args.source, args.exclude]).apply(([src, ex]) => check(src, ex));
+            source = c.source;
+            exclude = c.exclude;
+            built = c.apply((v) => manifestInputs(walk(v)));
+        }
         const inputs: pulumi.Inputs = {
             name,
             source,
-            kind: built.apply((m) => m.kind),
+            kind: built.kind,
             destination: args.destination,
             exclude,
             onDestroy: args.onDestroy ?? "restore",
             stateDir: args.stateDir,
-            files: built.apply(toFileMap),
-            manifestDigest: built.apply(manifestDigest),
-            fileCount: built.apply((m) => m.entries.size),
-            totalBytes: built.apply(totalBytes),
+            files: built.files,
+            manifestDigest: built.manifestDigest,
+            fileCount: built.fileCount,
+            totalBytes: built.totalBytes,
             connection: args.connection ? publicPart(args.connection) : undefined,
             credentials: args.connection ? pulumi.secret(secretPart(args.connection)) : undefined,
             // Outputs only: declared so the engine returns them.

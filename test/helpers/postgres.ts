@@ -4,9 +4,16 @@ import * as os from "os";
 import * as path from "path";
 import { freePort } from "./sshd";
 
-const BIN = "/usr/lib/postgresql/15/bin";
+/** Debian's server binaries, newest version installed (15 on bookworm). */
+function serverBin(): string {
+    const root = "/usr/lib/postgresql";
+    const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, "bin", "pg_ctl"))) : [];
+    const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+    if (!newest) throw new Error(`PostgreSQL is not installed (no ${root}/<version>/bin/pg_ctl): apt-get install -y postgresql`);
+    return path.join(root, newest, "bin");
+}
 
-/** A throwaway PostgreSQL 15 server on 127.0.0.1, run as the `postgres` user from a temp data dir. */
+/** A throwaway PostgreSQL server (15 on Debian bookworm) on 127.0.0.1, run as the `postgres` user from a temp data dir. */
 export interface Postgres {
     host: string;
     port: number;
@@ -21,19 +28,17 @@ export interface Postgres {
     stop(): Promise<void>;
 }
 
-function asPostgres(cmd: string, args: string[]): string {
-    return execFileSync("runuser", ["-u", "postgres", "--", path.join(BIN, cmd), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+function asPostgres(bin: string, cmd: string, args: string[]): string {
+    return execFileSync("runuser", ["-u", "postgres", "--", path.join(bin, cmd), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /**
  * Starts a server: initdb, then pg_ctl on a free port. Needs root (to run as
- * `postgres`) and Debian's postgresql package. The data dir's parents are
+ * `postgres`) and Debian's postgresql package (scripts/host-deps.sh installs it). The data dir's parents are
  * made traversable because initdb runs as `postgres`.
  */
 export async function startPostgres(): Promise<Postgres> {
-    if (!fs.existsSync(path.join(BIN, "pg_ctl"))) {
-        throw new Error(`PostgreSQL 15 is not installed (${BIN}/pg_ctl missing): apt-get install -y postgresql`);
-    }
+    const bin = serverBin();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pd-pg-"));
     fs.chmodSync(dir, 0o755);
     execFileSync("chown", ["postgres:postgres", dir]);
@@ -42,16 +47,16 @@ export async function startPostgres(): Promise<Postgres> {
     const password = "pg-" + Math.random().toString(36).slice(2);
     fs.writeFileSync(pwfile, "superuser-unused\n");
     execFileSync("chown", ["postgres", pwfile]);
-    asPostgres("initdb", ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C.UTF-8"]);
+    asPostgres(bin, "initdb", ["-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`, "-E", "UTF8", "--locale=C.UTF-8"]);
     const port = await freePort();
     const log = path.join(dir, "server.log");
-    asPostgres("pg_ctl", [
+    asPostgres(bin, "pg_ctl", [
         "-D", data, "-l", log, "-w", "-t", "30",
         "-o", `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
         "start",
     ]);
     const query = (database: string, sql: string): string =>
-        execFileSync(path.join(BIN, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", database], {
+        execFileSync(path.join(bin, "psql"), ["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(port), "-U", "postgres", "-d", database], {
             input: sql,
             encoding: "utf8",
             stdio: ["pipe", "pipe", "pipe"],
@@ -70,7 +75,7 @@ export async function startPostgres(): Promise<Postgres> {
         query,
         stop: async () => {
             try {
-                asPostgres("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+                asPostgres(bin, "pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
             }

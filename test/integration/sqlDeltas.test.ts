@@ -115,6 +115,20 @@ describe("SqlDeltas on PostgreSQL 15 over ssh (real engine, real sshd, real data
             assert.strictEqual(three.map((t) => pg.query(t, "SELECT count(*) FROM delta_history")).join(","), "2,2,2");
             assert.strictEqual(history("acme"), `${id(D2)} pulumi-delta pulumi-delta-sql-it/${stack.name} db,${id(D1)} pulumi-delta pulumi-delta-sql-it/${stack.name} db`);
             const before = Object.fromEntries(three.map((t) => [t, appliedAt(t)]));
+            // Secrets stay encrypted in state; the serialized provider is a few requires, not a copy of the library.
+            // (exportStack would decrypt: read the backend's file as stored.)
+            const stateFile = path.join(backend.dir, "state", ".pulumi", "stacks", "pulumi-delta-sql-it", `${stack.name}.json`);
+            const text = fs.readFileSync(stateFile, "utf8");
+            assert.ok(!text.includes(pg.password), "database password in state");
+            assert.ok(!text.includes(sshd.privateKey.split("\n")[1]), "private key in state");
+            const deployment = JSON.parse(text).checkpoint.latest as { resources: { type: string; outputs?: Record<string, unknown> }[] };
+            const secretOut = deployment.resources.find((r) => r.type.endsWith("pulumi-delta:SqlDelta"))!.outputs!;
+            assert.ok((secretOut.password as { ciphertext?: string }).ciphertext, "password stored encrypted");
+            assert.ok((secretOut.credentials as { ciphertext?: string }).ciphertext, "credentials stored encrypted");
+            const child = deployment.resources.find((r) => r.type.endsWith("pulumi-delta:SqlDelta"))!;
+            const provider = String(child.outputs!.__provider);
+            assert.ok(provider.length < 4000, `__provider is ${provider.length} bytes`);
+            assert.match(provider, /pulumi-delta\/dist\/providers\/sqlDeltaLifecycle\.js/);
 
             // A 4th tenant that already has D1, applied by hand with the same checksum.
             pg.query(
@@ -124,7 +138,7 @@ describe("SqlDeltas on PostgreSQL 15 over ssh (real engine, real sshd, real data
                     `INSERT INTO delta_history (id, checksum, applied_by) VALUES ('${id(D1)}', '${checksum(D1)}', 'by hand');`,
             );
             await setConfig(stack, options(dir, tenants));
-            assert.deepStrictEqual(await previewSteps(stack), [`create db-umbrella-${id(D1)}`, `create db-umbrella-${id(D2)}`]);
+            assert.deepStrictEqual(await previewSteps(stack), [`create db-umbrella-${id(D1)}`, `create db-umbrella-${id(D2)}`].sort());
             const out = collector();
             await stack.up({ onOutput: out.onOutput });
             assert.match(out.text(), /db: tenant umbrella already has delta_20250315_add_last_login recorded with the same checksum; adopted it without running it/);
@@ -133,13 +147,14 @@ describe("SqlDeltas on PostgreSQL 15 over ssh (real engine, real sshd, real data
             assert.strictEqual(columns("umbrella"), "id,email,last_login");
 
             // An applied delta edited afterwards: the preview refuses, naming file, tenant and both checksums.
-            fs.appendFileSync(path.join(dir, D2), "-- an afterthought\n");
-            const edited = parseDelta(D2, FILES[D2] + "-- an afterthought\n").checksum;
+            const editedText = FILES[D2].replace("-- migrate:up\n", "-- migrate:up\n-- an afterthought\n");
+            fs.writeFileSync(path.join(dir, D2), editedText);
+            const edited = parseDelta(D2, editedText).checksum;
             const refused = await failing((o) => stack.preview(o));
-            assert.ok(
-                refused.includes(`${path.join(dir, D2)}: delta ${id(D2)} is applied to tenant acme with checksum ${checksum(D2)}, but the file now has ${edited}; an applied delta must not change`),
-                refused,
-            );
+            const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+            const before1 = esc(`${path.join(dir, D2)}: delta ${id(D2)} is applied to tenant `);
+            const after1 = esc(` with checksum ${checksum(D2)}, but the file now has ${edited}; an applied delta must not change`);
+            assert.match(refused, new RegExp(`${before1}(acme|globex|initech|umbrella)${after1}`));
             writeDeltas(dir, [D1, D2]);
 
             // A history row deleted by hand: refresh drops the delta from state; the next preview creates it.
@@ -150,6 +165,15 @@ describe("SqlDeltas on PostgreSQL 15 over ssh (real engine, real sshd, real data
             pg.query("initech", `INSERT INTO delta_history (id, checksum, applied_by) VALUES ('${id(D2)}', '${checksum(D2)}', 'restored')`);
             await stack.up();
             assert.strictEqual(hasIndex("initech"), "1");
+
+            // Order is kept: a new delta slipped before an applied one is refused, and so is removing one while a later one stays.
+            fs.writeFileSync(path.join(dir, "20250320_between.sql"), "SELECT 1;\n");
+            const slipped = await failing((o) => stack.preview(o));
+            assert.match(slipped, new RegExp(`delta 20250320_between is new but sorts before ${id(D2)}, which (acme|globex|initech|umbrella) already has; rename it to sort after the last applied delta, or set allowOutOfOrder: true`));
+            writeDeltas(dir, [D2]);
+            const removed = await failing((o) => stack.preview(o));
+            assert.match(removed, new RegExp(`delta ${id(D1)} was removed but ${id(D2)}, applied after it, stays; remove ${id(D2)} too`));
+            writeDeltas(dir, [D1, D2]);
 
             // A delta that fails in one tenant only: it keeps nothing of it; the error says where and what.
             pg.query("globex", "SET ROLE app; CREATE TABLE invoices (id int);");
