@@ -2,6 +2,9 @@
 // formats side by side) to every tenant database that lacks them, in order.
 // Removing a delta file, or `pulumi destroy`, runs its down part.
 //
+// Run it (from this folder): npm install && npm install --no-save pulumi-delta
+// (or the .tgz of `npm pack` in the repository), then `pulumi up`.
+//
 // Locally by default: one SQLite file per tenant under <repo>/.demo-target/tenants.
 // PostgreSQL on a host reached over SSH (psql runs there):
 //   pulumi config set engine postgres

@@ -30,7 +30,6 @@ export function lexSql(sql: string): Lexed {
     let stmtStart = 0;
     let firstLine = 0;
     let line = 1;
-    let atLineStart = true;
     const flush = (end: number, endLine: number) => {
         if (code.trim() !== "") {
             statements.push({ startLine: firstLine, endLine, text: sql.slice(stmtStart, end), code: code.trim() });
@@ -47,17 +46,10 @@ export function lexSql(sql: string): Lexed {
         const next = sql[i + 1];
         if (c === "\n") {
             line++;
-            atLineStart = true;
             code += "\n";
             i++;
             continue;
         }
-        if (atLineStart && (c === " " || c === "\t")) {
-            code += c;
-            i++;
-            continue;
-        }
-        atLineStart = false;
         if (c === "-" && next === "-") {
             while (i < sql.length && sql[i] !== "\n") i++;
             continue;

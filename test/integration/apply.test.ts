@@ -124,7 +124,9 @@ for (const kind of ["local", "ssh"] as const) {
             const t = await open();
             try {
                 await assert.rejects(deploy(faulty(t, "upload", 2), { source: src, destination: dest, stateDir, next: buildManifest(src) }), /injected upload failure/);
-                assert.deepStrictEqual(snapshot(path.join(work, "host")), before);
+                // Same content, and the file that was there is the very same inode (only the folder's mtime moved).
+                assert.deepStrictEqual(contentOf(snapshot(path.join(work, "host"))), contentOf(before));
+                assert.deepStrictEqual(snapshot(dest)["a.txt"], before["site/a.txt"]);
                 assert.deepStrictEqual(fs.readdirSync(path.join(stateDir, destinationKey(dest))), [], "no staging, lock or journal left");
             } finally {
                 await t.close();

@@ -115,6 +115,7 @@ describe("SqlDeltas on PostgreSQL 15 over ssh (real engine, real sshd, real data
             assert.strictEqual(three.map((t) => pg.query(t, "SELECT count(*) FROM delta_history")).join(","), "2,2,2");
             assert.strictEqual(history("acme"), `${id(D2)} pulumi-delta pulumi-delta-sql-it/${stack.name} db,${id(D1)} pulumi-delta pulumi-delta-sql-it/${stack.name} db`);
             const before = Object.fromEntries(three.map((t) => [t, appliedAt(t)]));
+
             // Secrets stay encrypted in state; the serialized provider is a few requires, not a copy of the library.
             // (exportStack would decrypt: read the backend's file as stored.)
             const stateFile = path.join(backend.dir, "state", ".pulumi", "stacks", "pulumi-delta-sql-it", `${stack.name}.json`);
@@ -122,11 +123,10 @@ describe("SqlDeltas on PostgreSQL 15 over ssh (real engine, real sshd, real data
             assert.ok(!text.includes(pg.password), "database password in state");
             assert.ok(!text.includes(sshd.privateKey.split("\n")[1]), "private key in state");
             const deployment = JSON.parse(text).checkpoint.latest as { resources: { type: string; outputs?: Record<string, unknown> }[] };
-            const secretOut = deployment.resources.find((r) => r.type.endsWith("pulumi-delta:SqlDelta"))!.outputs!;
-            assert.ok((secretOut.password as { ciphertext?: string }).ciphertext, "password stored encrypted");
-            assert.ok((secretOut.credentials as { ciphertext?: string }).ciphertext, "credentials stored encrypted");
-            const child = deployment.resources.find((r) => r.type.endsWith("pulumi-delta:SqlDelta"))!;
-            const provider = String(child.outputs!.__provider);
+            const outs = deployment.resources.find((r) => r.type.endsWith("pulumi-delta:SqlDelta"))!.outputs!;
+            assert.ok((outs.password as { ciphertext?: string }).ciphertext, "password stored encrypted");
+            assert.ok((outs.credentials as { ciphertext?: string }).ciphertext, "credentials stored encrypted");
+            const provider = String(outs.__provider);
             assert.ok(provider.length < 4000, `__provider is ${provider.length} bytes`);
             assert.match(provider, /pulumi-delta\/dist\/providers\/sqlDeltaLifecycle\.js/);
 

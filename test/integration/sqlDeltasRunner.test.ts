@@ -103,6 +103,15 @@ for (const via of ["local", "ssh"] as const) {
             assert.deepStrictEqual(pgpassLeftovers(), []);
         });
 
+        it("stops a statement past statementTimeout and rolls back", async () => {
+            const slow = parseDelta("0009_slow.sql", "CREATE TABLE slow (id int);\nSELECT pg_sleep(5);\n");
+            await assert.rejects(applyDelta(t, { ...target, statementTimeout: 0.3 }, { ...slow, appliedBy: "test" }), (err: Error) => {
+                assert.match(err.message, /^failed to apply delta 0009_slow to tenant acme .*: ERROR: {2}canceling statement due to statement timeout\nfailing statement \(up part, line 2\):\n {4}SELECT pg_sleep\(5\);\n/);
+                return true;
+            });
+            assert.strictEqual(pg.query("acme", "SELECT count(*) FROM information_schema.tables WHERE table_name = 'slow'"), "0");
+        });
+
         it("fails a wrong password at once instead of prompting", async () => {
             const wrong = { ...target, client: { ...target.client, password: "wrong:pass\\word" } };
             await assert.rejects(readHistory(t, wrong, []), /failed to read delta_history in tenant acme \(database acme on .*\): .*password authentication failed for user "app"/s);
