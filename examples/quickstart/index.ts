@@ -1,6 +1,7 @@
 // Quickstart: deploy ./site to a directory, locally by default or to a host over SSH.
 //
 //   pulumi config set destination /srv/www/site      # default: <repo>/.demo-target/site
+//   pulumi config set stateDir /var/lib/pulumi-delta # default: <repo>/.demo-target/state locally, else by user
 //   pulumi config set host 10.0.0.5                  # default: none (this machine)
 //   pulumi config set user deploy                    # default: root
 //   pulumi config set --secret privateKey "$(cat ~/.ssh/id_ed25519)"
@@ -27,7 +28,7 @@ const site = new DeltaDeployment("site", {
         : undefined,
     exclude: ["**/*.tmp", "**/.DS_Store"],
     // Locally, keep the demo's metadata beside its target instead of in ~/.local/state.
-    stateDir: host ? undefined : path.join(demoRoot, "state"),
+    stateDir: cfg.get("stateDir") ?? (host ? undefined : path.join(demoRoot, "state")),
 });
 
 export const manifestDigest = site.manifestDigest;

@@ -14,6 +14,7 @@ const SMALL_FILE = 1024 * 1024;
 const SMALL_FILES_IN_FLIGHT = 32;
 const LARGE_FILES_IN_FLIGHT = 2;
 const STATS_IN_FLIGHT = 64;
+const COMMITS_IN_FLIGHT = 64;
 
 export interface DeployRequest {
     /** Absolute local path of the source directory or file. */
@@ -162,16 +163,17 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         // 3. Commit under the journal.
         journal = { version: 1, id, destination, staging, sameFs, ops, createdDirs: createdNow };
         await writeJournal(t, layout, journal);
-        for (const op of ops) {
+        // Paths are independent, so their moves run many at a time; the journal undoes any subset.
+        await forEachLimit(ops, COMMITS_IN_FLIGHT, async (op) => {
             if (op.op === "put") {
                 if (op.saved) await files.keepCopy(op.target, `${op.saved === "backup" ? layout.backup : layout.originals}/${op.slot}`);
                 await t.rename(op.staged, op.target);
             } else {
-                if (!(await files.exists(op.target))) continue;
-                await files.move(op.target, `${layout.backup}/${op.slot}`, `${layout.backup}/.tmp-${id}`);
+                if (!(await files.exists(op.target))) return;
+                await files.move(op.target, `${layout.backup}/${op.slot}`, `${layout.backup}/.tmp-${id}-${op.slot.replace(/\//g, "_")}`);
                 if (op.restoresOriginal) await files.move(`${layout.originals}/${op.slot}`, op.target, `${path.posix.dirname(op.target)}/.${path.posix.basename(op.target)}.pulumi-delta-${id}`);
             }
-        }
+        });
         await t.unlink(layout.journal);
         journal = undefined;
     } catch (err) {

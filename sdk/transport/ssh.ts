@@ -17,6 +17,8 @@ import { ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
 const WRITE_SIZE = 261120;
+/** Files up to this size are read whole and sent in one burst of requests. */
+const SMALL_UPLOAD = 1024 * 1024;
 /** Writes in flight per large file: enough to cover loopback and LAN latency. */
 const WRITES_IN_FLIGHT = 16;
 
@@ -318,6 +320,40 @@ export class SshTransport implements Transport {
     }
 
     async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
+        try {
+            const size = (await fs.promises.stat(localPath)).size;
+            return size <= SMALL_UPLOAD ? await this.uploadSmall(localPath, remotePath, mode, onBytes) : await this.uploadStream(localPath, remotePath, mode, onBytes);
+        } catch (err) {
+            this.fail("upload", `${localPath} to ${remotePath}`, err);
+        }
+    }
+
+    /**
+     * A small file in two round trips: open, then every write, the chmod and
+     * the close sent together (the server answers requests in order).
+     */
+    private async uploadSmall(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
+        const data = fs.readFileSync(localPath);
+        const sha256 = crypto.createHash("sha256").update(data).digest("hex");
+        const handle = await sftpCall<Buffer>((cb) => this.sftp.open(remotePath, "w", { mode }, cb));
+        const pending: Promise<void>[] = [];
+        for (let off = 0; off < data.length; off += WRITE_SIZE) {
+            const n = Math.min(WRITE_SIZE, data.length - off);
+            const at = off;
+            pending.push(sftpCall<void>((cb) => this.sftp.write(handle, data, at, n, at, cb)));
+        }
+        // The server's umask applies at open; set the mode the manifest says.
+        pending.push(sftpCall<void>((cb) => this.sftp.fchmod(handle, mode, cb)));
+        const closed = sftpCall<void>((cb) => this.sftp.close(handle, cb));
+        const results = await Promise.allSettled([...pending, closed]);
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+        if (failed) throw failed.reason;
+        onBytes?.(data.length);
+        return { bytes: data.length, sha256 };
+    }
+
+    /** A large file streamed with several writes in flight, never whole in memory. */
+    private async uploadStream(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
         const hash = crypto.createHash("sha256");
         let bytes = 0;
         let local: fs.promises.FileHandle | undefined;
@@ -352,10 +388,7 @@ export class SshTransport implements Transport {
             }
             await Promise.all(inFlight);
             if (failure) throw failure;
-            // The server's umask applies at open; set the mode the manifest says.
             await sftpCall<void>((cb) => this.sftp.fchmod(handle!, mode, cb));
-        } catch (err) {
-            this.fail("upload", `${localPath} to ${remotePath}`, err);
         } finally {
             await local?.close();
             if (handle) await sftpCall<void>((cb) => this.sftp.close(handle!, cb)).catch(() => undefined);

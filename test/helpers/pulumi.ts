@@ -20,23 +20,32 @@ export function pulumiCommand(): Promise<PulumiCommand> {
 }
 
 let programs: Map<string, Promise<string>> | undefined;
+const made: string[] = [];
+process.on("exit", () => {
+    for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /**
- * A copy of a fixture program with the library installed as users install it
- * (from `npm pack`), so the provider serialized into state is the one users
- * get. Built once per test run per fixture.
+ * A copy of a program (a fixture under test/fixtures by name, or any folder
+ * by absolute path, e.g. an example) with the library installed as users
+ * install it (from `npm pack`), so the provider serialized into state is the
+ * one users get. Built once per test run per program.
  */
 export function installedProgram(fixture = "program"): Promise<string> {
     programs ??= new Map();
     let p = programs.get(fixture);
     if (!p) {
         p = (async () => {
-            const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pd-it-${fixture}-`));
-            fs.cpSync(path.join(REPO, "test", "fixtures", fixture), dir, { recursive: true });
+            const from = path.isAbsolute(fixture) ? fixture : path.join(REPO, "test", "fixtures", fixture);
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pd-it-${path.basename(fixture)}-`));
+            made.push(dir);
+            fs.cpSync(from, dir, { recursive: true, filter: (src) => !src.includes("node_modules") && !src.endsWith("package-lock.json") });
             const tgz = packedLibrary();
             const sdkVersion = JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")).version as string;
-            fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `pd-it-${fixture}`, private: true, main: "index.js" }, null, 2));
-            execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", tgz, `@pulumi/pulumi@${sdkVersion}`], { cwd: dir, stdio: "inherit" });
+            if (!fs.existsSync(path.join(dir, "package.json"))) {
+                fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `pd-it-${path.basename(fixture)}`, private: true, main: "index.js" }, null, 2));
+            }
+            execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", tgz, `@pulumi/pulumi@${sdkVersion}`], { cwd: dir, stdio: "inherit" });
             return dir;
         })();
         programs.set(fixture, p);
@@ -49,6 +58,7 @@ let tarball: string | undefined;
 function packedLibrary(): string {
     if (!tarball) {
         const dest = fs.mkdtempSync(path.join(os.tmpdir(), "pd-pack-"));
+        made.push(dest);
         const out = execFileSync("npm", ["pack", "--silent", "--pack-destination", dest], { cwd: REPO, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
         tarball = path.join(dest, out.trim().split("\n").pop()!);
     }

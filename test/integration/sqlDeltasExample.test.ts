@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { outputValues, pulumiCommand, REPO, testBackend } from "../helpers/pulumi";
+import { installedProgram, outputValues, pulumiCommand, REPO, testBackend } from "../helpers/pulumi";
 
 const EXAMPLE = path.join(REPO, "examples", "tenant-migrations");
 
@@ -17,13 +17,7 @@ describe("examples/tenant-migrations (real engine, local SQLite)", function () {
         const work = fs.mkdtempSync(path.join(os.tmpdir(), "pd-example-sql-"));
         const backend = testBackend();
         try {
-            const dir = path.join(work, "program");
-            fs.cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.includes("node_modules") });
-            const pack = path.join(work, "pack");
-            fs.mkdirSync(pack);
-            const tgz = execFileSync("npm", ["pack", "--silent", "--pack-destination", pack], { cwd: REPO, encoding: "utf8" }).trim().split("\n").pop()!;
-            const sdk = JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8")).version as string;
-            execFileSync("npm", ["install", "--no-audit", "--no-fund", "--no-save", "--loglevel=error", path.join(pack, tgz), `@pulumi/pulumi@${sdk}`], { cwd: dir, stdio: "inherit" });
+            const dir = await installedProgram(EXAMPLE);
             const dbs = path.join(work, "tenants");
             const stack = await LocalWorkspace.createOrSelectStack(
                 { stackName: "example", workDir: dir },
