@@ -4,5 +4,7 @@ export * from "./diff";
 export * from "./encode";
 export { excludeMatcher, validateExclude } from "./exclude";
 export { hashFile } from "./hash";
+export { HashCache, defaultCacheDir } from "./hashCache";
+export type { FileIdentity } from "./hashCache";
 export { walkSource, SourceError } from "./walk";
 export type { WalkedFile, WalkResult } from "./walk";

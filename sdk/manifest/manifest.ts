@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import { excludeMatcher } from "./exclude";
 import { hashFile } from "./hash";
+import { HashCache } from "./hashCache";
 import { Manifest, ManifestEntry } from "./types";
 import { walkSource } from "./walk";
 
@@ -13,11 +14,21 @@ export function sortedPaths(m: Manifest): string[] {
     return [...m.entries.keys()].sort(comparePaths);
 }
 
-/** Walks and hashes a source into a manifest. */
-export function buildManifest(source: string, exclude: readonly string[] = []): Manifest {
+export interface BuildOptions {
+    /** Where hashes of unchanged files are remembered between runs; false to hash everything. Default: a HashCache in the default cache folder. */
+    cache?: HashCache | false;
+}
+
+/** Walks and hashes a source into a manifest, re-hashing only files whose identity changed since the cache saw them. */
+export function buildManifest(source: string, exclude: readonly string[] = [], options: BuildOptions = {}): Manifest {
     const walked = walkSource(source, excludeMatcher(exclude));
+    const cache = options.cache === undefined ? new HashCache(source) : options.cache;
     const entries = new Map<string, ManifestEntry>();
-    for (const f of walked.files) entries.set(f.path, { mode: f.mode, size: f.size, sha256: hashFile(f.absPath) });
+    for (const f of walked.files) {
+        const sha256 = cache ? cache.hash(f.path, f.id, () => hashFile(f.absPath)) : hashFile(f.absPath);
+        entries.set(f.path, { mode: f.mode, size: f.size, sha256 });
+    }
+    if (cache) cache.save();
     return { kind: walked.kind, entries };
 }
 

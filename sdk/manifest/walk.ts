@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { PathMatcher } from "./exclude";
+import type { FileIdentity } from "./hashCache";
 
 /** One regular file found under a source. */
 export interface WalkedFile {
@@ -10,6 +11,19 @@ export interface WalkedFile {
     mode: number;
     size: number;
     mtimeMs: number;
+    /** What a hash cache compares to decide that the file is unchanged. */
+    id: FileIdentity;
+}
+
+function walked(rel: string, abs: string, st: fs.BigIntStats): WalkedFile {
+    return {
+        path: rel,
+        absPath: abs,
+        mode: Number(st.mode & 0o7777n),
+        size: Number(st.size),
+        mtimeMs: Number(st.mtimeMs),
+        id: { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs },
+    };
 }
 
 export interface WalkResult {
@@ -25,14 +39,14 @@ export class SourceError extends Error {}
  * Symlinks and special files are refused rather than guessed at.
  */
 export function walkSource(source: string, isExcluded: PathMatcher): WalkResult {
-    let top: fs.Stats;
+    let top: fs.BigIntStats;
     try {
-        top = fs.statSync(source);
+        top = fs.statSync(source, { bigint: true });
     } catch (err) {
         throw new SourceError(`source ${JSON.stringify(source)} does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a local directory or file, relative to the Pulumi program or absolute`);
     }
     if (top.isFile()) {
-        return { kind: "file", files: [{ path: path.basename(source), absPath: path.resolve(source), mode: top.mode & 0o7777, size: top.size, mtimeMs: top.mtimeMs }] };
+        return { kind: "file", files: [walked(path.basename(source), path.resolve(source), top)] };
     }
     if (!top.isDirectory()) throw new SourceError(`source ${JSON.stringify(source)} is neither a directory nor a regular file`);
     const files: WalkedFile[] = [];
@@ -49,9 +63,9 @@ export function walkSource(source: string, isExcluded: PathMatcher): WalkResult 
             if (isExcluded(rel)) continue;
             if (/[\n\r]/.test(name)) throw new SourceError(`source holds a path with a line break, which manifests cannot carry: ${JSON.stringify(rel)}; rename it or add it to exclude`);
             const abs = path.join(dirAbs, name);
-            const st = fs.lstatSync(abs);
+            const st = fs.lstatSync(abs, { bigint: true });
             if (st.isDirectory()) visit(abs, rel);
-            else if (st.isFile()) files.push({ path: rel, absPath: abs, mode: st.mode & 0o7777, size: st.size, mtimeMs: st.mtimeMs });
+            else if (st.isFile()) files.push(walked(rel, abs, st));
             else if (st.isSymbolicLink()) throw new SourceError(`source holds a symlink, which is not deployed: ${rel} -> ${fs.readlinkSync(abs)}; replace it with the file it points to or add ${JSON.stringify(rel)} to exclude`);
             else throw new SourceError(`source holds a special file (socket, fifo or device): ${rel}; add it to exclude`);
         }

@@ -1,0 +1,114 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/**
+ * What a file looked like when it was hashed. A cached hash is reused only
+ * when every field still matches: a rewrite that keeps the size and mtime
+ * still changes ctime (and usually the inode, for editors that rename).
+ */
+export interface FileIdentity {
+    dev: bigint;
+    ino: bigint;
+    size: bigint;
+    mtimeNs: bigint;
+    ctimeNs: bigint;
+}
+
+interface CacheFile {
+    version: 1;
+    /** When this cache file was written (ms): the racy-write rule compares mtimes with it. */
+    writtenAtMs: number;
+    /** relative path → [dev, ino, size, mtimeNs, ctimeNs, sha256] as strings. */
+    entries: Record<string, [string, string, string, string, string, string]>;
+}
+
+/** Where caches live: `$PULUMI_DELTA_CACHE_DIR`, else `$XDG_CACHE_HOME/pulumi-delta`, else `~/.cache/pulumi-delta`. */
+export function defaultCacheDir(): string {
+    return process.env.PULUMI_DELTA_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "pulumi-delta");
+}
+
+/** Upper bound on the hash cache files kept (one per source tree); the least recently used go first. */
+const MAX_CACHE_FILES = 64;
+const MAX_CACHE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * sha256 of a source tree's files, remembered between runs so that an
+ * unchanged tree is only stat'ed. One cache file per source root, replaced
+ * atomically (two programs at once: the last writer wins, both correct).
+ * Like git's index, an entry is trusted only if the file's mtime is older
+ * than the second the entry was written in: a file changed within the
+ * filesystem's timestamp granularity after hashing is hashed again.
+ */
+export class HashCache {
+    private readonly file: string;
+    private previous: CacheFile["entries"] = {};
+    private previousWrittenAtMs = 0;
+    private readonly next: CacheFile["entries"] = {};
+    /** Files hashed (not served from the cache) since this object was made. */
+    hashed = 0;
+    reused = 0;
+
+    constructor(
+        readonly root: string,
+        readonly dir: string = defaultCacheDir(),
+    ) {
+        this.file = path.join(dir, "hashes", crypto.createHash("sha256").update(path.resolve(root)).digest("hex").slice(0, 32) + ".json");
+        try {
+            const parsed = JSON.parse(fs.readFileSync(this.file, "utf8")) as CacheFile;
+            if (parsed.version === 1) {
+                this.previous = parsed.entries;
+                this.previousWrittenAtMs = parsed.writtenAtMs;
+            }
+        } catch {
+            // No cache yet, or an unreadable one: everything is hashed.
+        }
+    }
+
+    /** The cached hash when `id` matches and is not racily new; else `compute()`'s, remembered. */
+    hash(rel: string, id: FileIdentity, compute: () => string): string {
+        const key: [string, string, string, string, string] = [String(id.dev), String(id.ino), String(id.size), String(id.mtimeNs), String(id.ctimeNs)];
+        const old = this.previous[rel];
+        const racy = id.mtimeNs / 1_000_000_000n >= BigInt(Math.floor(this.previousWrittenAtMs / 1000));
+        if (old && !racy && key.every((v, i) => old[i] === v)) {
+            this.next[rel] = old;
+            this.reused++;
+            return old[5];
+        }
+        const sha = compute();
+        this.hashed++;
+        this.next[rel] = [...key, sha];
+        return sha;
+    }
+
+    /** Writes what this run saw (and only that: deleted files drop out), then bounds the cache folder. */
+    save(): void {
+        try {
+            fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+            const body: CacheFile = { version: 1, writtenAtMs: Date.now(), entries: this.next };
+            const tmp = `${this.file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`;
+            fs.writeFileSync(tmp, JSON.stringify(body), { mode: 0o600 });
+            fs.renameSync(tmp, this.file);
+            prune(path.dirname(this.file));
+        } catch {
+            // A cache that cannot be written costs time, never correctness.
+        }
+    }
+}
+
+function prune(dir: string): void {
+    const files = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".json"))
+        .map((f) => {
+            const st = fs.statSync(path.join(dir, f));
+            return { f, mtimeMs: st.mtimeMs, size: st.size };
+        })
+        .sort((a, b) => b.mtimeMs - a.mtimeMs);
+    let bytes = 0;
+    files.forEach((e, i) => {
+        bytes += e.size;
+        if (i >= MAX_CACHE_FILES || bytes > MAX_CACHE_BYTES) fs.rmSync(path.join(dir, e.f), { force: true });
+    });
+}
