@@ -6,5 +6,6 @@ export { excludeMatcher, validateExclude } from "./exclude";
 export { hashFile } from "./hash";
 export { HashCache, defaultCacheDir } from "./hashCache";
 export type { FileIdentity } from "./hashCache";
+export { storeManifest, loadStoredManifest } from "./manifestStore";
 export { walkSource, SourceError } from "./walk";
 export type { WalkedFile, WalkResult } from "./walk";
