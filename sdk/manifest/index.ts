@@ -9,3 +9,4 @@ export type { FileIdentity } from "./hashCache";
 export { storeManifest, loadStoredManifest } from "./manifestStore";
 export { walkSource, SourceError } from "./walk";
 export type { WalkedFile, WalkResult } from "./walk";
+export * from "./chunking";

@@ -13,7 +13,7 @@ import {
     describeConnection,
 } from "../connection";
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
-import { ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult } from "./types";
+import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
 const WRITE_SIZE = 261120;
@@ -21,6 +21,16 @@ const WRITE_SIZE = 261120;
 const SMALL_UPLOAD = 1024 * 1024;
 /** Writes in flight per large file: enough to cover loopback and LAN latency. */
 const WRITES_IN_FLIGHT = 16;
+
+/** Largest single copy-data request: the server's session is busy until it ends (PERF-NOTES). */
+const COPY_RANGE_MAX = 64 * 1024 * 1024;
+/** SSH2_FXF_WRITE | SSH2_FXF_CREAT, without TRUNC: ranges land in a file others fill too. */
+const OPEN_WRITE_NO_TRUNC = 0x02 | 0x08;
+
+/** A string the host's POSIX shell reads as one literal word. */
+function shQuote(s: string): string {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
 
 /** A connection failure that retrying cannot fix (bad host key, refused credentials). */
 class FatalDialError extends Error {}
@@ -202,6 +212,8 @@ function isNoSuchFile(err: unknown): boolean {
 export class SshTransport implements Transport {
     readonly host: string;
     private home?: string;
+    /** A second SFTP session for copy-data, which blocks the session it runs on. */
+    private copySession?: Promise<SFTPWrapper>;
 
     constructor(
         private readonly conn: ConnectionInputs,
@@ -441,6 +453,120 @@ export class SshTransport implements Transport {
         }
     }
 
+    canCopyRanges(): boolean {
+        return this.hasExtension("copy-data");
+    }
+
+    /** Opens the copy-data session on first use; a closed one is reopened. */
+    private copySftp(): Promise<SFTPWrapper> {
+        if (!this.copySession) {
+            const opening = new Promise<SFTPWrapper>((resolve, reject) => this.client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+            this.copySession = opening;
+            opening.then(
+                (s) => s.once("close", () => {
+                    if (this.copySession === opening) this.copySession = undefined;
+                }),
+                () => {
+                    if (this.copySession === opening) this.copySession = undefined;
+                },
+            );
+        }
+        return this.copySession;
+    }
+
+    async copyRanges(from: string, to: string, ranges: readonly ByteRange[]): Promise<void> {
+        if (!this.canCopyRanges()) {
+            this.fail("copy ranges", `${from} to ${to}`, new Error("the SFTP server lacks the copy-data extension (OpenSSH ≥ 9.0 has it)"));
+        }
+        try {
+            const sftp = await this.copySftp();
+            // Handles belong to the session that opened them: both on the copy session.
+            const src = await sftpCall<Buffer>((cb) => sftp.open(from, "r", cb));
+            let dst: Buffer | undefined;
+            try {
+                dst = await sftpCall<Buffer>((cb) => sftp.open(to, OPEN_WRITE_NO_TRUNC, { mode: 0o600 }, cb));
+                const d = dst;
+                for (const r of ranges) {
+                    // Length 0 means "to end of file" in copy-data: never send it.
+                    for (let done = 0; done < r.length; done += COPY_RANGE_MAX) {
+                        const n = Math.min(COPY_RANGE_MAX, r.length - done);
+                        await sftpCall<void>((cb) => sftp.ext_copy_data(src, r.srcOffset + done, n, d, r.dstOffset + done, cb));
+                    }
+                }
+            } finally {
+                await sftpCall<void>((cb) => sftp.close(src, cb)).catch(() => undefined);
+                if (dst) await sftpCall<void>((cb) => sftp.close(dst!, cb)).catch(() => undefined);
+            }
+        } catch (err) {
+            this.fail("copy ranges", `${from} to ${to}`, err);
+        }
+    }
+
+    async writeRanges(localPath: string, remotePath: string, ranges: readonly ByteRange[], onBytes?: (n: number) => void): Promise<WriteRangesResult> {
+        let bytes = 0;
+        let local: fs.promises.FileHandle | undefined;
+        let handle: Buffer | undefined;
+        try {
+            local = await fs.promises.open(localPath, "r");
+            handle = await sftpCall<Buffer>((cb) => this.sftp.open(remotePath, OPEN_WRITE_NO_TRUNC, { mode: 0o600 }, cb));
+            const h = handle;
+            const inFlight = new Set<Promise<void>>();
+            let failure: unknown;
+            for (const r of ranges) {
+                for (let done = 0; done < r.length; ) {
+                    const want = Math.min(WRITE_SIZE, r.length - done);
+                    // A fresh buffer per write: it stays referenced until the server answers.
+                    const buf = Buffer.allocUnsafe(want);
+                    const { bytesRead } = await local.read(buf, 0, want, r.srcOffset + done);
+                    if (bytesRead === 0) throw new Error(`${localPath} ends before offset ${r.srcOffset + r.length}`);
+                    const at = r.dstOffset + done;
+                    done += bytesRead;
+                    const w: Promise<void> = sftpCall<void>((cb) => this.sftp.write(h, buf, 0, bytesRead, at, cb)).then(
+                        () => {
+                            bytes += bytesRead;
+                            onBytes?.(bytesRead);
+                            inFlight.delete(w);
+                        },
+                        (e) => {
+                            failure ??= e;
+                            inFlight.delete(w);
+                        },
+                    );
+                    inFlight.add(w);
+                    if (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+                    if (failure) throw failure;
+                }
+            }
+            await Promise.all(inFlight);
+            if (failure) throw failure;
+        } catch (err) {
+            this.fail("upload ranges", `${localPath} to ${remotePath}`, err);
+        } finally {
+            await local?.close().catch(() => undefined);
+            if (handle) await sftpCall<void>((cb) => this.sftp.close(handle!, cb)).catch(() => undefined);
+        }
+        return { bytes };
+    }
+
+    /**
+     * Hashes on the host with `openssl dgst` (uses the CPU's SHA
+     * instructions: ≈ 1.6 GB/s vs 0.4 GB/s for `sha256sum`), else
+     * `sha256sum`; undefined when the host has neither (exit 127 below), so
+     * the caller can fall back to a whole-file upload.
+     */
+    async sha256(p: string): Promise<string | undefined> {
+        const q = shQuote(p);
+        const cmd =
+            `if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r ${q}; ` +
+            `elif command -v sha256sum >/dev/null 2>&1; then sha256sum -b ${q}; else exit 127; fi`;
+        const r = await this.exec(cmd);
+        if (r.code === 127) return undefined;
+        // sha256sum prefixes a backslash when the name holds one or a newline.
+        const m = /^\\?([0-9a-f]{64})\b/.exec(r.stdout);
+        if (r.code !== 0 || !m) this.fail("hash", p, new Error(r.stderr.trim() || `exit code ${r.code}, output ${JSON.stringify(r.stdout.slice(0, 200))}`));
+        return m[1];
+    }
+
     async chmod(p: string, mode: number): Promise<void> {
         await sftpCall<void>((cb) => this.sftp.chmod(p, mode, cb)).catch((e) => this.fail("chmod", p, e));
     }
@@ -507,6 +633,9 @@ export class SshTransport implements Transport {
     }
 
     async close(): Promise<void> {
+        const copy = this.copySession;
+        this.copySession = undefined;
+        if (copy) (await copy.catch(() => undefined))?.end();
         this.sftp.end();
         this.client.end();
         this.bastion?.end();

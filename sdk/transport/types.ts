@@ -36,6 +36,19 @@ export interface UploadResult {
     sha256: string;
 }
 
+/** Bytes `[srcOffset, srcOffset + length)` of one file go to `dstOffset` of another. */
+export interface ByteRange {
+    srcOffset: number;
+    length: number;
+    dstOffset: number;
+}
+
+/** What {@link Transport.writeRanges} sent. */
+export interface WriteRangesResult {
+    /** Bytes read from the local file and written to the host. */
+    bytes: number;
+}
+
 /**
  * The only way the rest of the library touches a host. Paths are absolute
  * POSIX paths on that host. Errors thrown are `TransportError`s whose message
@@ -71,6 +84,32 @@ export interface Transport {
     /** Removes a directory tree we own (staging, backups); no error if absent. */
     removeTree(path: string): Promise<void>;
     space(path: string): Promise<FsSpace>;
+    /**
+     * Whether {@link copyRanges} can copy on the host without sending the
+     * bytes (SSH: the server offers the SFTP `copy-data` extension). A server
+     * may still refuse the request (OpenSSH `sftp-server -P copy-data`), so
+     * callers must also be ready for copyRanges to throw.
+     */
+    canCopyRanges(): boolean;
+    /**
+     * Copies byte ranges of the host file `from` into the host file `to`
+     * (created if missing, never truncated) without the bytes crossing the
+     * wire. Throws a TransportError when the host cannot (see canCopyRanges).
+     */
+    copyRanges(from: string, to: string, ranges: readonly ByteRange[]): Promise<void>;
+    /**
+     * Sends byte ranges of a local file into the host file `remotePath`
+     * (created with mode 0600 if missing, never truncated, mode of an
+     * existing file kept), several writes in flight.
+     */
+    writeRanges(localPath: string, remotePath: string, ranges: readonly ByteRange[], onBytes?: (n: number) => void): Promise<WriteRangesResult>;
+    /**
+     * sha256 (lower-case hex) of a file, computed on the host so that no byte
+     * crosses the wire. Undefined when the host has no tool for it (SSH:
+     * neither `openssl` nor `sha256sum`); callers that must verify a file
+     * then fall back to sending it whole, which hashes what it sends.
+     */
+    sha256(path: string): Promise<string | undefined>;
     /** Runs a command in the host's shell. */
     exec(command: string, options?: ExecOptions): Promise<ExecResult>;
     close(): Promise<void>;
