@@ -10,3 +10,4 @@ export { storeManifest, loadStoredManifest } from "./manifestStore";
 export { walkSource, SourceError } from "./walk";
 export type { WalkedFile, WalkResult } from "./walk";
 export * from "./chunking";
+export { encodeChunks, decodeChunks, loadChunks, storeChunks } from "./chunkStore";
