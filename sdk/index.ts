@@ -3,3 +3,4 @@ export type { DeltaDeploymentArgs, LastDelta, OnDestroy } from "./components/del
 export type { ConnectionArgs } from "./connection";
 export { SqlDeltas } from "./components/sqlDeltas";
 export type { SqlDeltasArgs, SqlClientArgs, Engine, TenantSpec } from "./components/sqlDeltas";
+export type { DeltaRecord, DeltaRecordSummary } from "./components/deltaDeployment";

@@ -1,13 +1,14 @@
-import * as crypto from "crypto";
 import * as path from "path";
 import { diffManifests, Manifest, ManifestDelta } from "../manifest";
 import type { Transport } from "../transport";
+import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
 import { HostFiles } from "./hostFiles";
 import { Journal, JournalOp, readJournal, undoJournal, writeJournal } from "./journal";
 import { HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
 import { acquireLock } from "./lock";
 import { forEachLimit } from "./pool";
 import { ProgressMeter } from "./progress";
+import { DeltaRecord, hashOnHost, lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, writeRecord } from "./records";
 
 /** Files below this size go many at a time; larger ones a few at a time, each with many writes in flight. */
 const SMALL_FILE = 1024 * 1024;
@@ -29,6 +30,10 @@ export interface DeployRequest {
     /** Name used in progress lines. */
     name?: string;
     log?: (line: string) => void;
+    /** validate / onChange commands and their timeout. Default: none. */
+    hooks?: Hooks;
+    /** Project, stack and resource named in the deployment's record. */
+    owner?: RecordOwner;
 }
 
 export interface DeployResult {
@@ -36,6 +41,8 @@ export interface DeployResult {
     bytesSent: number;
     /** Directories deployments created that still exist: removed again on destroy. */
     createdDirs: string[];
+    /** The record written to the host (or its summary when it lists too many files); undefined when nothing changed. */
+    record?: ReturnType<typeof lastRecordOf>;
 }
 
 export class DeployError extends Error {}
@@ -85,7 +92,9 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
     if (delta.added.length + delta.changed.length + delta.removed.length === 0) {
         return { delta, bytesSent: 0, createdDirs: [...createdBefore] };
     }
-    const id = `${new Date().toISOString().replace(/[-:.]/g, "")}-${crypto.randomBytes(3).toString("hex")}`;
+    const id = newRecordId();
+    const startedAt = new Date().toISOString();
+    const hooks = req.hooks ?? {};
     const destDir = next.kind === "file" ? path.posix.dirname(destination) : destination;
 
     const destStat = await t.stat(destination);
@@ -115,6 +124,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
 
     const createdNow: string[] = [];
     let journal: Journal | undefined;
+    let planned: JournalOp[] = [];
     try {
         // 1. Stage: nothing at the destination changes yet.
         const parents = new Set(puts.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
@@ -140,6 +150,8 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
             forEachLimit(puts.filter((p) => next.entries.get(p)!.size >= SMALL_FILE), LARGE_FILES_IN_FLIGHT, send),
         ]);
         meter.finish();
+        // validate with {staged}: the staged copy of a single file, before anything moves.
+        if (next.kind === "file" && puts.length === 1) await validateStaged(t, hooks, staged.get(puts[0])!);
 
         // 2. Decide what each target's current content needs: a stat per target, skipped inside new folders.
         const ops: JournalOp[] = [];
@@ -160,6 +172,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
             ops.push({ op: "remove", target: targetPath(destination, next.kind, p), slot, restoresOriginal: await files.exists(`${layout.originals}/${slot}`) });
         }
 
+        planned = ops;
         // 3. Commit under the journal.
         journal = { version: 1, id, destination, staging, sameFs, ops, createdDirs: createdNow };
         await writeJournal(t, layout, journal);
@@ -174,10 +187,12 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
                 if (op.restoresOriginal) await files.move(`${layout.originals}/${op.slot}`, op.target, `${path.posix.dirname(op.target)}/.${path.posix.basename(op.target)}.pulumi-delta-${id}`);
             }
         });
+        const committed = journal;
+        await runInPlaceHooks(t, hooks, () => undoJournal(t, layout, committed), (line) => req.log?.(`${req.name ?? req.destination}: ${line}`));
         await t.unlink(layout.journal);
         journal = undefined;
     } catch (err) {
-        if (journal) {
+        if (journal && !(err instanceof HookError && err.undone)) {
             await undoJournal(t, layout, journal).catch((undoErr: Error) => {
                 throw new DeployError(
                     `${(err as Error).message}; undoing the partial deployment also failed (${undoErr.message}); ` +
@@ -203,5 +218,53 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
     req.log?.(
         `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
     );
-    return { delta, bytesSent, createdDirs: [...allCreated].sort() };
+    const record = await recordDeployment(t, layout, req, id, startedAt, planned);
+    return { delta, bytesSent, createdDirs: [...allCreated].sort(), record };
+}
+
+/**
+ * Writes the deployment's record to records/ on the host. The deployment has
+ * committed by now, so a failure to write it is reported, not thrown.
+ */
+async function recordDeployment(t: Transport, layout: HostLayout, req: DeployRequest, id: string, startedAt: string, ops: JournalOp[]): Promise<DeployResult["record"]> {
+    const changes: RecordChange[] = [];
+    const rollback: RecordRollback[] = [];
+    const previous = req.previous;
+    for (const op of [...ops].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0))) {
+        if (op.op === "put") {
+            const e = req.next.kind === "file" ? [...req.next.entries.values()][0] : req.next.entries.get(op.slot)!;
+            changes.push({ file: op.target, action: op.saved ? "update" : "create", sha256: e.sha256, bytes: e.size });
+            rollback.push(
+                op.saved
+                    ? { file: op.target, action: "restore", backup: op.saved === "original" ? `${layout.originals}/${op.slot}` : null }
+                    : { file: op.target, action: "delete", backup: null },
+            );
+        } else if (op.restoresOriginal) {
+            changes.push({ file: op.target, action: "update", ...(await hashOnHost(t, op.target)) });
+            rollback.push({ file: op.target, action: "restore", backup: null });
+        } else {
+            const e = previous?.kind === "file" ? [...previous.entries.values()][0] : previous?.entries.get(op.slot);
+            changes.push({ file: op.target, action: "delete", sha256: e?.sha256 ?? null, bytes: e?.size ?? null });
+            rollback.push({ file: op.target, action: "restore", backup: null });
+        }
+    }
+    const record: DeltaRecord = {
+        version: 1,
+        id,
+        operation: "deploy",
+        project: req.owner?.project ?? null,
+        stack: req.owner?.stack ?? null,
+        resource: req.owner?.resource ?? req.name ?? null,
+        host: t.host,
+        destination: req.destination,
+        time: startedAt,
+        changes,
+        rollback,
+    };
+    try {
+        return lastRecordOf(record, await writeRecord(t, layout, record));
+    } catch (err) {
+        req.log?.(`${req.name ?? req.destination}: warning: the deployment is in place, but its record could not be written: ${(err as Error).message}`);
+        return undefined;
+    }
 }

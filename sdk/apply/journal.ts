@@ -75,7 +75,13 @@ export async function undoJournal(t: Transport, layout: HostLayout, j: Journal):
         } else {
             const backup = `${layout.backup}/${op.slot}`;
             const original = `${layout.originals}/${op.slot}`;
-            if (!(await files.exists(backup))) continue;
+            if (!(await files.exists(backup))) {
+                // Nothing was taken away (the target was already gone), but an original may have been moved in: put it back.
+                if (op.restoresOriginal && !(await files.exists(original)) && (await files.exists(op.target))) {
+                    await files.move(op.target, original, `${layout.originals}/.tmp-${j.id}`);
+                }
+                continue;
+            }
             if (op.restoresOriginal && !(await files.exists(original)) && (await files.exists(op.target))) {
                 await files.move(op.target, original, `${layout.originals}/.tmp-${j.id}`);
             }

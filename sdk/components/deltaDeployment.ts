@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import type { OnDestroy } from "../apply";
+import type { DeltaRecord, DeltaRecordSummary, OnDestroy } from "../apply";
 import { ConnectionArgs, ConnectionSecrets, PublicConnection } from "../connection";
 import { buildManifest, Manifest, manifestDigest, toFileMap, totalBytes, validateExclude } from "../manifest";
 import type { DeltaDeploymentProviderInputs, LastDelta } from "../providers/deltaDeploymentInputs";
 import { DeltaDeploymentProvider } from "../providers/deltaDeploymentProvider";
 
 export type { LastDelta } from "../providers/deltaDeploymentInputs";
-export type { OnDestroy } from "../apply";
+export type { OnDestroy, DeltaRecord, DeltaRecordSummary, RecordChange, RecordRollback } from "../apply";
 
 export interface DeltaDeploymentArgs {
     /**
@@ -45,6 +45,29 @@ export interface DeltaDeploymentArgs {
      * root, else "~/.local/state/pulumi-delta". Created with mode 0700.
      */
     stateDir?: pulumi.Input<string>;
+    /**
+     * A command run on the host (in its shell, over the same connection; or
+     * locally without one) before a deployment is recorded, e.g.
+     * `nginx -t`. If it contains `{staged}` (single-file source only), that
+     * is replaced by the shell-quoted path of the staged new file and the
+     * command runs before anything moves into place, e.g.
+     * `visudo -cf {staged}`; otherwise it runs with the new files in place.
+     * A non-zero exit (or running past `hookTimeout`) puts the previous files
+     * back and fails with the command, its exit code and its output. Also
+     * runs when `pulumi destroy` restores or removes files. Nothing else is
+     * interpolated. Default: none.
+     */
+    validate?: pulumi.Input<string>;
+    /**
+     * A command run on the host after a deployment that changed at least one
+     * file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout)
+     * puts the previous files back, runs `onChange` again so the service
+     * returns to them, and fails showing both runs' output. Also runs when
+     * `pulumi destroy` restores or removes files. Default: none.
+     */
+    onChange?: pulumi.Input<string>;
+    /** Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60. */
+    hookTimeout?: pulumi.Input<number>;
 }
 
 /** One walk and hash per source and exclude list per program run, however many deployments share them. */
@@ -105,6 +128,7 @@ class DeltaDeploymentFiles extends pulumi.dynamic.Resource {
     declare readonly fileCount: pulumi.Output<number>;
     declare readonly totalBytes: pulumi.Output<number>;
     declare readonly lastDelta: pulumi.Output<LastDelta>;
+    declare readonly lastRecord: pulumi.Output<DeltaRecord | DeltaRecordSummary | null>;
 
     constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
         super(new DeltaDeploymentProvider(), name, props, opts, "pulumi-delta", "DeltaDeployment");
@@ -125,6 +149,14 @@ export class DeltaDeployment extends pulumi.ComponentResource {
     declare readonly totalBytes: pulumi.Output<number>;
     /** What the last `pulumi up` changed on the host, and the bytes it sent. */
     declare readonly lastDelta: pulumi.Output<LastDelta>;
+    /**
+     * The record the last deployment that changed files wrote on the host
+     * (under `<stateDir>/<destination key>/records/`): project, stack,
+     * resource, time, `changes` and `rollback`. When it lists more than
+     * 1,000 files, only its counts and its path on the host. Null until a
+     * deployment changes something.
+     */
+    declare readonly lastRecord: pulumi.Output<DeltaRecord | DeltaRecordSummary | null>;
 
     constructor(name: string, args: DeltaDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-delta:index:DeltaDeployment", name, {}, opts);
@@ -169,6 +201,11 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             exclude,
             onDestroy: args.onDestroy ?? "restore",
             stateDir: args.stateDir,
+            validate: args.validate,
+            onChange: args.onChange,
+            hookTimeout: args.hookTimeout,
+            project: pulumi.getProject(),
+            stack: pulumi.getStack(),
             files: built.files,
             manifestDigest: built.manifestDigest,
             fileCount: built.fileCount,
@@ -177,14 +214,16 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             credentials: args.connection ? pulumi.secret(secretPart(args.connection)) : undefined,
             // Outputs only: declared so the engine returns them.
             lastDelta: undefined,
+            lastRecord: undefined,
             deployed: undefined,
             createdDirs: undefined,
-        } satisfies Record<keyof DeltaDeploymentProviderInputs | "lastDelta" | "deployed" | "createdDirs", unknown>;
+        } satisfies Record<keyof DeltaDeploymentProviderInputs | "lastDelta" | "lastRecord" | "deployed" | "createdDirs", unknown>;
         const files = new DeltaDeploymentFiles(name, inputs, { parent: this, additionalSecretOutputs: ["credentials"] });
         this.manifestDigest = files.manifestDigest;
         this.fileCount = files.fileCount;
         this.totalBytes = files.totalBytes;
         this.lastDelta = files.lastDelta;
-        this.registerOutputs({ manifestDigest: this.manifestDigest, fileCount: this.fileCount, totalBytes: this.totalBytes, lastDelta: this.lastDelta });
+        this.lastRecord = files.lastRecord;
+        this.registerOutputs({ manifestDigest: this.manifestDigest, fileCount: this.fileCount, totalBytes: this.totalBytes, lastDelta: this.lastDelta, lastRecord: this.lastRecord });
     }
 }

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { ON_DESTROY_VALUES, OnDestroy } from "../apply";
+import { DeltaRecord, DeltaRecordSummary, ON_DESTROY_VALUES, OnDestroy, STAGED } from "../apply";
 import { ConnectionSecrets, isUnknown, joinSecrets, PublicConnection, validateConnection } from "../connection";
 import { Manifest, ManifestEntry, parseFileMapValue, validateExclude } from "../manifest";
 
@@ -16,6 +16,15 @@ export interface DeltaDeploymentProviderInputs {
     exclude?: string[];
     onDestroy: OnDestroy;
     stateDir?: string;
+    /** Command run on the host to check the new files; `{staged}` names the staged copy of a single file. */
+    validate?: string;
+    /** Command run on the host after files changed. */
+    onChange?: string;
+    /** Seconds each hook may run. Default: 60. */
+    hookTimeout?: number;
+    /** `pulumi.getProject()` / `pulumi.getStack()` of the program, for records (the provider cannot call them). */
+    project?: string;
+    stack?: string;
     /** path → "<octal mode> sha256:<hex>" */
     files: Record<string, string>;
     manifestDigest: string;
@@ -33,6 +42,8 @@ export interface LastDelta {
 /** What the resource keeps in state: the inputs minus the file map, plus the compact deployed manifest. */
 export interface DeltaDeploymentProviderOutputs extends Omit<DeltaDeploymentProviderInputs, "files"> {
     lastDelta: LastDelta;
+    /** The record of the last deployment that changed files (a summary when it lists more than 1,000 files). */
+    lastRecord?: DeltaRecord | DeltaRecordSummary | null;
     /** Internal: the deployed manifest, compactly encoded. */
     deployed: string;
     /** Internal: directories deployments created, compactly encoded. */
@@ -76,6 +87,22 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
             fail("stateDir", `stateDir must be an absolute path on the host (or start with "~/"), e.g. "/var/lib/pulumi-delta", got ${show(stateDir)}`);
         } else if (typeof destination === "string" && destination.startsWith("/") && stateDir.startsWith("/") && (isInside(stateDir, destination) || isInside(destination, stateDir))) {
             fail("stateDir", `stateDir ${show(stateDir)} and destination ${show(destination)} overlap; keep deployment metadata outside what services read, e.g. "/var/lib/pulumi-delta"`);
+        }
+    }
+    for (const hook of ["validate", "onChange"] as const) {
+        const cmd = news[hook];
+        if (cmd === undefined || cmd === null || isUnknown(cmd)) continue;
+        if (typeof cmd !== "string" || cmd.trim() === "") {
+            fail(hook, `${hook} must be a shell command such as ${show(hook === "validate" ? "nginx -t" : "systemctl reload nginx")}, got ${show(cmd)}; omit it to run nothing`);
+        } else if (cmd.includes(STAGED) && hook === "onChange") {
+            fail(hook, `onChange ${show(cmd)} uses ${STAGED}, which only validate supports (onChange runs after the files are in place); name the destination path instead`);
+        } else if (cmd.includes(STAGED) && news.kind === "dir") {
+            fail(hook, `validate ${show(cmd)} uses ${STAGED}, which needs a single-file source, but source is a directory; drop ${STAGED} to run the command after the new files are in place`);
+        }
+    }
+    if (news.hookTimeout !== undefined && news.hookTimeout !== null && !isUnknown(news.hookTimeout)) {
+        if (typeof news.hookTimeout !== "number" || !Number.isFinite(news.hookTimeout) || news.hookTimeout <= 0) {
+            fail("hookTimeout", `hookTimeout must be a positive number of seconds such as 60, got ${show(news.hookTimeout)}`);
         }
     }
     for (const reason of validateExclude(news.exclude)) fail("exclude", reason);

@@ -44,7 +44,7 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
     const delta = manifest.diffManifests(previous.kind === next.kind ? previous : undefined, next);
     const filesChange = !manifest.deltaIsEmpty(delta);
     if (filesChange || replaces.length) log(manifest.formatDelta(news.name, where(news), delta));
-    const settingsChange = (["exclude", "onDestroy", "connection", "credentials", "source", "name"] as const).some(
+    const settingsChange = (["exclude", "onDestroy", "connection", "credentials", "source", "name", "validate", "onChange", "hookTimeout"] as const).some(
         (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
     );
     // Two resources on one destination would fight: remove the old one first.
@@ -58,6 +58,15 @@ async function withTransport<T>(i: Pick<Inputs, "connection" | "credentials">, f
     } finally {
         await t.close();
     }
+}
+
+/** State written before hooks existed has none of these fields. */
+function hooksOf(i: Pick<Inputs, "validate" | "onChange" | "hookTimeout">): apply.Hooks {
+    return {
+        validate: i.validate || undefined,
+        onChange: i.onChange || undefined,
+        timeoutMs: (i.hookTimeout ?? apply.DEFAULT_HOOK_TIMEOUT_SECONDS) * 1000,
+    };
 }
 
 function sizeReader(i: Inputs): (p: string) => number {
@@ -76,6 +85,8 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined): Promis
             createdDirs: previous ? manifest.decodePaths(previous.createdDirs) : [],
             name: news.name,
             log,
+            hooks: hooksOf(news),
+            owner: { project: news.project, stack: news.stack, resource: news.name },
         }),
     );
     const { files: _files, ...rest } = news;
@@ -85,6 +96,8 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined): Promis
         fileCount: next.entries.size,
         totalBytes: manifest.totalBytes(next),
         lastDelta: { added: result.delta.added.length, changed: result.delta.changed.length, removed: result.delta.removed.length, bytesSent: result.bytesSent },
+        // A deployment that changed nothing keeps the previous record.
+        lastRecord: result.record ?? previous?.lastRecord ?? null,
         deployed: manifest.encodeManifest(next),
         createdDirs: manifest.encodePaths(result.createdDirs),
     };
@@ -108,6 +121,8 @@ export async function remove(props: Outputs): Promise<void> {
             onDestroy: props.onDestroy ?? "restore",
             name: props.name,
             log,
+            hooks: hooksOf(props),
+            owner: { project: props.project, stack: props.stack, resource: props.name },
         }),
     );
 }

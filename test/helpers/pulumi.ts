@@ -158,3 +158,15 @@ export function collector(): { onOutput: (s: string) => void; text: () => string
 export function outputValues(outputs: OutputMap): Record<string, unknown> {
     return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
 }
+
+/** Runs the `pulumi` CLI itself on a stack (for what the Automation API does not return, e.g. `preview --json`). */
+export async function runCli(backend: TestBackend, stack: Stack, args: string[]): Promise<string> {
+    const cmd = await pulumiCommand();
+    const bin = path.dirname(cmd.command);
+    return execFileSync(cmd.command, [...args, "--stack", stack.name, "--non-interactive"], {
+        cwd: stack.workspace.workDir,
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, ...backend.env, PULUMI_HOME: backend.pulumiHome, PATH: `${bin}:${process.env.PATH}` },
+    });
+}

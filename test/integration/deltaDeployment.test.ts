@@ -4,7 +4,7 @@ import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { destinationKey } from "../../sdk/apply";
 import { fingerprint } from "../../sdk/transport/hostKeys";
-import { collector, newStack, outputValues, StackOptions, TestBackend, testBackend, withStack } from "../helpers/pulumi";
+import { collector, newStack, outputValues, runCli, StackOptions, TestBackend, testBackend, withStack } from "../helpers/pulumi";
 import { Sshd, startSshd } from "../helpers/sshd";
 import { contentOf, filesOf, resetTree, snapshot, tempDir, TreeSpec, writeTree } from "../helpers/tree";
 
@@ -88,7 +88,7 @@ for (const transport of ["ssh", "local"] as const) {
                 assert.deepStrictEqual(snapshot(dest)["keep.txt"], keepBefore);
                 assert.deepStrictEqual(outputValues(up1.outputs).lastDelta, { added: 5, changed: 0, removed: 0, bytesSent: bytesOf(V1, Object.keys(V1)) });
                 const folder = path.join(stateDir, destinationKey(dest));
-                assert.deepStrictEqual(Object.keys(snapshot(folder)).sort(), ["originals", "originals/index.html"]);
+                assert.deepStrictEqual(Object.keys(snapshot(folder)).filter((k) => !k.startsWith("records")).sort(), ["originals", "originals/index.html"]);
                 assert.strictEqual(fs.readFileSync(path.join(folder, "originals", "index.html"), "utf8"), "ORIGINAL index\n");
 
                 // A no-change preview reports no changes.
@@ -104,6 +104,11 @@ for (const transport of ["ssh", "local"] as const) {
                 const detailed = collector();
                 await stack.preview({ diff: true, onOutput: detailed.onOutput });
                 assert.deepStrictEqual(markedPaths(detailed.text()), ["+ fonts/new.woff", "- docs/deep/nested/readme.txt", "~ index.html"]);
+                // --json carries the old and the new map.
+                const json = JSON.parse(await runCli(backend, stack, ["preview", "--json"]));
+                const step = json.steps.find((st: { op: string; urn: string }) => st.op === "update" && st.urn.includes("pulumi-delta:DeltaDeployment"));
+                assert.deepStrictEqual(Object.keys(step.oldState.inputs.files).sort(), Object.keys(V1).sort());
+                assert.deepStrictEqual(Object.keys(step.newState.inputs.files).sort(), Object.keys(V2).sort());
                 const up2 = await stack.up();
                 assert.deepStrictEqual(outputValues(up2.outputs).lastDelta, { added: 1, changed: 1, removed: 1, bytesSent: bytesOf(V2, ["index.html", "fonts/new.woff"]) });
                 assert.deepStrictEqual(filesOf(dest), { ...filesOf(src), "keep.txt": `${keepBefore.mode} ${keepBefore.sha256}` });
@@ -130,13 +135,13 @@ for (const transport of ["ssh", "local"] as const) {
                     bytesSent: bytesOf(V1, ["index.html", "js/app.js", "docs/deep/nested/readme.txt"]),
                 });
                 assert.deepStrictEqual(filesOf(dest), { ...filesOf(src), "keep.txt": `${keepBefore.mode} ${keepBefore.sha256}` });
-                assert.deepStrictEqual(Object.keys(snapshot(folder)).sort(), ["originals", "originals/index.html"], "no backup or staging left after updates");
+                assert.deepStrictEqual(Object.keys(snapshot(folder)).filter((k) => !k.startsWith("records")).sort(), ["originals", "originals/index.html"], "no backup or staging left after updates");
 
                 // Destroy: the host exactly as before (the original restored, created files and folders gone, keep.txt untouched).
                 await stack.destroy();
                 assert.deepStrictEqual(contentOf(snapshot(host)), contentOf(before));
                 assert.deepStrictEqual(snapshot(dest)["keep.txt"], keepBefore);
-                assert.ok(!fs.existsSync(folder), "no originals, backups or staging left under stateDir");
+                assert.deepStrictEqual(fs.readdirSync(folder), ["records"], "no originals, backups or staging left under stateDir; the records stay");
             });
         });
 
@@ -193,7 +198,7 @@ for (const transport of ["ssh", "local"] as const) {
                 await stack.workspace.removeStack(stack.name);
                 if (onDestroy === "remove") assert.deepStrictEqual(snapshot(dest), {}, "every deployed file and created folder removed");
                 else assert.deepStrictEqual(filesOf(dest), filesOf(src));
-                assert.ok(!fs.existsSync(path.join(work, "state", destinationKey(dest))), "no metadata left behind");
+                assert.deepStrictEqual(fs.readdirSync(path.join(work, "state", destinationKey(dest))), ["records"], "no metadata left behind but the records");
             }
         });
     });
