@@ -1,5 +1,6 @@
 import * as path from "path";
 import { diffManifests, Manifest, ManifestDelta } from "../manifest";
+import { sendLargeFile } from "./largeFiles";
 import type { Transport } from "../transport";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
 import { HostFiles } from "./hostFiles";
@@ -123,6 +124,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
     }
 
     const createdNow: string[] = [];
+    let bytesSent = 0;
     let journal: Journal | undefined;
     let planned: JournalOp[] = [];
     try {
@@ -137,12 +139,23 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         const send = async (p: string) => {
             const e = next.entries.get(p)!;
             const src = localPath(req, p);
-            const got = await t.upload(src, staged.get(p)!, e.mode, (n) => meter.bytes(n));
+            const before = next.kind === "file" ? [...(previous?.entries.values() ?? [])][0] : previous?.entries.get(p);
+            // Large files are patched from the version already on the host when it can be; else sent whole.
+            const got = await sendLargeFile(t, {
+                localPath: src,
+                stagedPath: staged.get(p)!,
+                targetPath: targetPath(destination, next.kind, p),
+                entry: e,
+                previous: before,
+                onBytes: (n) => meter.bytes(n),
+                log: req.log,
+            });
             if (got.sha256 !== e.sha256) {
                 throw new DeployError(
                     `source file ${src} changed after the preview hashed it (expected sha256:${e.sha256}, read sha256:${got.sha256}); run pulumi up again`,
                 );
             }
+            bytesSent += got.bytesSent;
             meter.file();
         };
         await Promise.all([
@@ -214,7 +227,6 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         const candidates = [...allCreated].filter((d) => delta.removed.some((p) => targetPath(destination, next.kind, p).startsWith(d + "/")));
         for (const d of await files.removeEmptyDirs(candidates)) allCreated.delete(d);
     }
-    const bytesSent = putBytes;
     req.log?.(
         `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
     );

@@ -26,7 +26,7 @@ export interface DeltaDeploymentProviderInputs {
     project?: string;
     stack?: string;
     /** path → "<octal mode> sha256:<hex>" */
-    files: Record<string, string>;
+    files?: Record<string, string>;
     manifestDigest: string;
     fileCount: number;
     totalBytes: number;

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as apply from "../apply";
-import { describeConnection, joinSecrets } from "../connection";
+import { describeConnection, isUnknown, joinSecrets } from "../connection";
 import * as manifest from "../manifest";
 import * as transport from "../transport";
 import {
@@ -40,7 +40,11 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
         if (JSON.stringify(get(olds as unknown as Inputs)) !== JSON.stringify(get(news)) && !replaces.includes(names[i])) replaces.push(names[i]);
     });
     const previous = manifest.decodeManifest(olds.deployed);
-    const next = manifestFromInputs(news);
+    if (isUnknown(news.manifestDigest) || isUnknown(news.files)) {
+        // The source is not known until an Output resolves during the update.
+        return { changes: true, replaces, deleteBeforeReplace: replaces.length > 0 };
+    }
+    const next = newManifest(news, false);
     const delta = manifest.diffManifests(previous.kind === next.kind ? previous : undefined, next);
     const filesChange = !manifest.deltaIsEmpty(delta);
     if (filesChange || replaces.length) log(manifest.formatDelta(news.name, where(news), delta));
@@ -73,8 +77,26 @@ function sizeReader(i: Inputs): (p: string) => number {
     return (p) => fs.statSync(i.kind === "file" ? i.source : path.join(i.source, ...p.split("/"))).size;
 }
 
+/**
+ * The manifest to deploy: from the per-file map (sizes from a local stat when
+ * needed), or, for a large tree whose inputs carry only the digest, the one
+ * the program stored on this machine under that digest — rebuilt from the
+ * source when it is not there, and refused if the source no longer matches.
+ */
+function newManifest(news: Inputs, withSizes: boolean): manifest.Manifest {
+    if (news.files) return manifestFromInputs(news, withSizes ? sizeReader(news) : undefined);
+    const stored = manifest.loadStoredManifest(news.manifestDigest);
+    if (stored) return stored;
+    const rebuilt = manifest.buildManifest(news.source, news.exclude ?? []);
+    const digest = manifest.manifestDigest(rebuilt);
+    if (digest !== news.manifestDigest) {
+        throw new Error(`source ${news.source} changed after the preview hashed it (manifest ${news.manifestDigest}, now ${digest}); run pulumi up again`);
+    }
+    return rebuilt;
+}
+
 async function deployInputs(news: Inputs, previous: Outputs | undefined): Promise<Outputs> {
-    const next = manifestFromInputs(news, sizeReader(news));
+    const next = newManifest(news, true);
     const result = await withTransport(news, (t) =>
         apply.deploy(t, {
             source: news.source,
