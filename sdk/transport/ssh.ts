@@ -593,10 +593,11 @@ export class SshTransport implements Transport {
     async space(p: string): Promise<FsSpace> {
         try {
             if (!this.hasExtension("statvfs@openssh.com")) return { availableBytes: Number.MAX_SAFE_INTEGER };
-            const v = await sftpCall<{ bavail: number; frsize: number; fsid: number | bigint }>((cb) => this.sftp.ext_openssh_statvfs(p, cb));
-            const fsid = String(v.fsid);
-            // Some filesystems (tmpfs on older kernels) report fsid 0: that tells nothing.
-            return { availableBytes: Number(v.bavail) * Number(v.frsize), fsid: fsid === "0" ? undefined : fsid };
+            // ssh2 names the statvfs fields as the C struct does (f_bavail, f_frsize, f_sid).
+            const v = await sftpCall<{ f_bavail: number; f_frsize: number; f_sid: number | bigint }>((cb) => this.sftp.ext_openssh_statvfs(p, cb));
+            const fsid = String(v.f_sid);
+            // Some filesystems report fsid 0: that tells nothing.
+            return { availableBytes: Number(v.f_bavail) * Number(v.f_frsize), fsid: fsid === "0" || fsid === "undefined" ? undefined : fsid };
         } catch (err) {
             this.fail("read free space of", p, err);
         }
