@@ -23,7 +23,7 @@ import { buildManifest, diffManifests, Manifest } from "../sdk/manifest";
 import { connectSsh } from "../sdk/transport";
 import { startSshd } from "../test/helpers/sshd";
 import { flag, median, option, run, seconds, sshArgs, treeBytes, writeRandomFile, writeSmallFiles } from "./common";
-import { startRelay } from "./relay";
+import { startRelayProcess } from "./relay";
 
 const quick = flag("--quick");
 const runs = option("--runs", quick ? 1 : 3);
@@ -72,7 +72,7 @@ interface Figure {
 async function main(): Promise<void> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "pd-bench-"));
     const sshd = await startSshd();
-    const relay = await startRelay(sshd.port);
+    const relay = await startRelayProcess(sshd.port);
     const results: Record<string, Record<"rsync" | "pulumi-delta", Figure>> = {};
     try {
         const pristine = path.join(work, "pristine");
@@ -99,12 +99,12 @@ async function main(): Promise<void> {
                 edit(srcR, s, smallFiles, round);
                 edit(srcP, s, smallFiles, round);
                 const figure = (results[s] ??= { rsync: { seconds: [], bytes: [] }, "pulumi-delta": { seconds: [], bytes: [] } });
-                relay.reset();
+                let before = await relay.total();
                 figure.rsync.seconds.push(
                     await seconds(() => run("rsync", ["-a", "--delete", "-e", `ssh ${sshArgs(sshd, relay.port).join(" ")}`, `${srcR}/`, `root@127.0.0.1:${destR}/`])),
                 );
-                figure.rsync.bytes.push(relay.counts().total);
-                relay.reset();
+                figure.rsync.bytes.push((await relay.total()) - before);
+                before = await relay.total();
                 figure["pulumi-delta"].seconds.push(
                     await seconds(async () => {
                         const next = buildManifest(srcP);
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
                         previous = next;
                     }),
                 );
-                figure["pulumi-delta"].bytes.push(relay.counts().total);
+                figure["pulumi-delta"].bytes.push((await relay.total()) - before);
             }
             const same = execFileSync("bash", ["-c", `diff -r ${destR} ${destP} && echo same`], { encoding: "utf8" }).trim();
             if (same !== "same") throw new Error("rsync's and pulumi-delta's destinations differ");

@@ -52,3 +52,54 @@ export function startRelay(targetPort: number): Promise<CountingRelay> {
         });
     });
 }
+
+type RelayMessage = { port: number } | { total: number };
+
+/** A counting relay in a process of its own; `total()` asks it for the bytes so far, both directions. */
+export interface RelayProcess {
+    port: number;
+    total(): Promise<number>;
+    close(): Promise<void>;
+}
+
+/**
+ * The relay in a process of its own, so that copying every byte does not
+ * compete for the event loop of the tool being measured.
+ */
+export function startRelayProcess(targetPort: number): Promise<RelayProcess> {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { fork } = require("child_process") as typeof import("child_process");
+    const child = fork(__filename, ["--relay", String(targetPort)], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    return new Promise((resolve, reject) => {
+        child.once("error", reject);
+        child.once("message", (m: RelayMessage) => {
+            if (!("port" in m)) return reject(new Error("relay did not start"));
+            resolve({
+                port: m.port,
+                total: () =>
+                    new Promise((r) => {
+                        const on = (x: RelayMessage) => {
+                            if ("total" in x) {
+                                child.off("message", on);
+                                r(x.total);
+                            }
+                        };
+                        child.on("message", on);
+                        child.send({ total: true });
+                    }),
+                close: () =>
+                    new Promise((r) => {
+                        child.once("exit", () => r());
+                        child.kill();
+                    }),
+            });
+        });
+    });
+}
+
+if (require.main === module && process.argv[2] === "--relay") {
+    startRelay(Number(process.argv[3])).then((relay) => {
+        process.send!({ port: relay.port });
+        process.on("message", () => process.send!({ total: relay.counts().total }));
+    });
+}
