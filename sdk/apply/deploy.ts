@@ -5,7 +5,7 @@ import type { Transport } from "../transport";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
 import { HostFiles } from "./hostFiles";
 import { Journal, JournalOp, readJournal, undoJournal, writeJournal } from "./journal";
-import { HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
+import { backupPath, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
 import { acquireLock } from "./lock";
 import { forEachLimit } from "./pool";
 import { ProgressMeter } from "./progress";
@@ -125,6 +125,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
 
     const createdNow: string[] = [];
     let bytesSent = 0;
+    const ops: JournalOp[] = [];
     let journal: Journal | undefined;
     let planned: JournalOp[] = [];
     try {
@@ -167,7 +168,6 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         if (next.kind === "file" && puts.length === 1) await validateStaged(t, hooks, staged.get(puts[0])!);
 
         // 2. Decide what each target's current content needs: a stat per target, skipped inside new folders.
-        const ops: JournalOp[] = [];
         const putOps = puts.map((p) => ({ op: "put" as const, target: targetPath(destination, next.kind, p), slot: slotPath(next.kind, p), staged: staged.get(p)!, saved: null as "backup" | "original" | null }));
         await forEachLimit(putOps, STATS_IN_FLIGHT, async (op) => {
             if (freshDirs.has(path.posix.dirname(op.target))) return;
@@ -192,11 +192,11 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         // Paths are independent, so their moves run many at a time; the journal undoes any subset.
         await forEachLimit(ops, COMMITS_IN_FLIGHT, async (op) => {
             if (op.op === "put") {
-                if (op.saved) await files.keepCopy(op.target, `${op.saved === "backup" ? layout.backup : layout.originals}/${op.slot}`);
+                if (op.saved) await files.keepCopy(op.target, op.saved === "backup" ? backupPath(layout, op.slot) : `${layout.originals}/${op.slot}`);
                 await t.rename(op.staged, op.target);
             } else {
                 if (!(await files.exists(op.target))) return;
-                await files.move(op.target, `${layout.backup}/${op.slot}`, `${layout.backup}/.tmp-${id}-${op.slot.replace(/\//g, "_")}`);
+                await files.move(op.target, backupPath(layout, op.slot), `${backupPath(layout, op.slot)}.tmp-${id}`);
                 if (op.restoresOriginal) await files.move(`${layout.originals}/${op.slot}`, op.target, `${path.posix.dirname(op.target)}/.${path.posix.basename(op.target)}.pulumi-delta-${id}`);
             }
         });
@@ -221,7 +221,10 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
 
     // Committed: drop what only an undo would have needed.
     await t.removeTree(staging);
-    await t.removeTree(layout.backup);
+    // Drop the backups by name (no walk of the folder): one request per file, many in flight.
+    const kept = ops.filter((op) => op.op === "remove" || op.saved === "backup").map((op) => backupPath(layout, op.slot));
+    await forEachLimit(kept, COMMITS_IN_FLIGHT, (f) => t.unlink(f).catch(() => undefined));
+    if (kept.length) await t.rmdir(layout.backup).catch(() => t.removeTree(layout.backup));
     const allCreated = new Set([...createdBefore, ...createdNow.filter((d) => d !== staging && !d.startsWith(staging + "/"))]);
     if (delta.removed.length) {
         const candidates = [...allCreated].filter((d) => delta.removed.some((p) => targetPath(destination, next.kind, p).startsWith(d + "/")));

@@ -4,7 +4,7 @@ import type { Transport } from "../transport";
 import { HostFiles } from "./hostFiles";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
 import { Journal, readJournal, RemoveOp, undoJournal, writeJournal } from "./journal";
-import { layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
+import { backupPath, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
 import { acquireLock } from "./lock";
 import { forEachLimit } from "./pool";
 import { DeltaRecord, hashOnHost, newRecordId, RecordChange, RecordOwner, RecordRollback, writeRecord } from "./records";
@@ -77,7 +77,7 @@ export async function destroy(t: Transport, req: DestroyRequest): Promise<Destro
                 try {
                     await forEachLimit(ops, 32, async (op) => {
                         if (await files.exists(op.target)) {
-                            await files.move(op.target, `${layout.backup}/${op.slot}`, `${layout.backup}/.tmp-${id}-${op.slot.replace(/\//g, "_")}`);
+                            await files.move(op.target, backupPath(layout, op.slot), `${backupPath(layout, op.slot)}.tmp-${id}`);
                         }
                         if (op.restoresOriginal) {
                             await files.move(`${layout.originals}/${op.slot}`, op.target, `${path.posix.dirname(op.target)}/.${path.posix.basename(op.target)}.pulumi-delta-restore`);

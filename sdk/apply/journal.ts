@@ -1,7 +1,7 @@
 import * as path from "path";
 import type { Transport } from "../transport";
 import { HostFiles } from "./hostFiles";
-import { HostLayout } from "./layout";
+import { backupPath, HostLayout } from "./layout";
 
 /** Put a staged file at `target`; what was there is first kept in backup/ or originals/ (`saved`). */
 export interface PutOp {
@@ -64,7 +64,7 @@ export async function undoJournal(t: Transport, layout: HostLayout, j: Journal):
     for (const op of [...j.ops].reverse()) {
         if (op.op === "put") {
             const done = !(await files.exists(op.staged));
-            const keptAt = op.saved === "backup" ? `${layout.backup}/${op.slot}` : `${layout.originals}/${op.slot}`;
+            const keptAt = op.saved === "backup" ? backupPath(layout, op.slot) : `${layout.originals}/${op.slot}`;
             if (done) {
                 if (op.saved && (await files.exists(keptAt))) await files.move(keptAt, op.target, tempNear(op.target, j.id));
                 else if (!op.saved && (await files.exists(op.target))) await t.unlink(op.target);
@@ -73,7 +73,7 @@ export async function undoJournal(t: Transport, layout: HostLayout, j: Journal):
                 await t.unlink(keptAt);
             }
         } else {
-            const backup = `${layout.backup}/${op.slot}`;
+            const backup = backupPath(layout, op.slot);
             const original = `${layout.originals}/${op.slot}`;
             if (!(await files.exists(backup))) {
                 // Nothing was taken away (the target was already gone), but an original may have been moved in: put it back.

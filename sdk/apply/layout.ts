@@ -58,3 +58,11 @@ export function targetPath(destination: string, kind: "dir" | "file", p: string)
 export function slotPath(kind: "dir" | "file", p: string): string {
     return kind === "file" ? "file" : p;
 }
+
+/**
+ * Where one path's previous version waits during an update: a flat name in
+ * backup/ (no folders to create per file, nothing to walk to drop them).
+ */
+export function backupPath(layout: HostLayout, slot: string): string {
+    return `${layout.backup}/${crypto.createHash("sha256").update(slot).digest("hex").slice(0, 32)}`;
+}

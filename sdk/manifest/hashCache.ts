@@ -84,6 +84,8 @@ export class HashCache {
 
     /** Writes what this run saw (and only that: deleted files drop out), then bounds the cache folder. */
     save(): void {
+        // Nothing new and nothing gone: the file on disk already says all this (and stays older than the files, so nothing turns racy).
+        if (this.hashed === 0 && Object.keys(this.previous).length === this.reused) return;
         try {
             fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
             const body: CacheFile = { version: 1, writtenAtMs: Date.now(), entries: this.next };
