@@ -22,6 +22,12 @@ export function storeManifest(m: Manifest, dir = defaultCacheDir()): string {
     const digest = manifestDigest(m);
     const file = fileFor(digest, dir);
     try {
+        if (fs.existsSync(file)) {
+            // Same digest, same manifest: only mark it as recently used.
+            const now = new Date();
+            fs.utimesSync(file, now, now);
+            return digest;
+        }
         fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
         const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`;
         fs.writeFileSync(tmp, encodeManifest(m), { mode: 0o600 });

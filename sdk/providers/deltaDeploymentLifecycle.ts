@@ -39,15 +39,19 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
     REPLACING.forEach((get, i) => {
         if (JSON.stringify(get(olds as unknown as Inputs)) !== JSON.stringify(get(news)) && !replaces.includes(names[i])) replaces.push(names[i]);
     });
-    const previous = manifest.decodeManifest(olds.deployed);
     if (isUnknown(news.manifestDigest) || isUnknown(news.files)) {
         // The source is not known until an Output resolves during the update.
         return { changes: true, replaces, deleteBeforeReplace: replaces.length > 0 };
     }
-    const next = newManifest(news, false);
-    const delta = manifest.diffManifests(previous.kind === next.kind ? previous : undefined, next);
-    const filesChange = !manifest.deltaIsEmpty(delta);
-    if (filesChange || replaces.length) log(manifest.formatDelta(news.name, where(news), delta));
+    // Equal digests mean equal manifests: a no-change preview of a large tree decodes nothing.
+    let filesChange = false;
+    if (news.manifestDigest !== olds.manifestDigest || replaces.length) {
+        const previous = manifest.decodeManifest(olds.deployed);
+        const next = newManifest(news, false);
+        const delta = manifest.diffManifests(previous.kind === next.kind ? previous : undefined, next);
+        filesChange = !manifest.deltaIsEmpty(delta);
+        if (filesChange || replaces.length) log(manifest.formatDelta(news.name, where(news), delta));
+    }
     const settingsChange = (["exclude", "onDestroy", "connection", "credentials", "source", "name", "validate", "onChange", "hookTimeout"] as const).some(
         (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
     );
