@@ -1,6 +1,6 @@
 import * as path from "path";
 import { diffManifests, Manifest, ManifestDelta } from "../manifest";
-import { sendLargeFile } from "./largeFiles";
+import { stageFile } from "./stageFile";
 import type { Transport } from "../transport";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
 import { HostFiles } from "./hostFiles";
@@ -142,7 +142,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
             const src = localPath(req, p);
             const before = next.kind === "file" ? [...(previous?.entries.values() ?? [])][0] : previous?.entries.get(p);
             // Large files are patched from the version already on the host when it can be; else sent whole.
-            const got = await sendLargeFile(t, {
+            const got = await stageFile(t, {
                 localPath: src,
                 stagedPath: staged.get(p)!,
                 targetPath: targetPath(destination, next.kind, p),

@@ -2,7 +2,7 @@ import { CHUNKING_THRESHOLD, Chunker, chunkFile, loadChunks, ManifestEntry, stor
 import type { Transport } from "../transport";
 import { applyPatch, planPatch } from "./patch";
 
-export interface SendRequest {
+export interface StageRequest {
     localPath: string;
     stagedPath: string;
     /** Where the previous version lives on the host (the patch's source). */
@@ -14,7 +14,7 @@ export interface SendRequest {
     log?: (line: string) => void;
 }
 
-export interface SendResult {
+export interface StageResult {
     /** sha256 of what the host now holds in staging (checked by the caller against the manifest). */
     sha256: string;
     /** File bytes that crossed the wire. */
@@ -29,7 +29,7 @@ export interface SendResult {
  * kept on this machine by file hash, computed while a large file streams out
  * so they cost no extra read.
  */
-export async function sendLargeFile(t: Transport, req: SendRequest): Promise<SendResult> {
+export async function stageFile(t: Transport, req: StageRequest): Promise<StageResult> {
     const { entry, previous } = req;
     if (entry.size < CHUNKING_THRESHOLD) {
         const r = await t.upload(req.localPath, req.stagedPath, entry.mode, req.onBytes);
