@@ -32,6 +32,47 @@ function shQuote(s: string): string {
     return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Writes to one open SFTP handle with up to {@link WRITES_IN_FLIGHT}
+ * outstanding, so the link stays busy; the first failure surfaces on the
+ * next write or on drain. Each buffer must stay untouched until drained.
+ */
+class WriteWindow {
+    private readonly inFlight = new Set<Promise<void>>();
+    private failure: { err: unknown } | undefined;
+    private written = 0;
+
+    constructor(
+        private readonly sftp: SFTPWrapper,
+        private readonly handle: Buffer,
+        private readonly onBytes?: (n: number) => void,
+    ) {}
+
+    async write(buf: Buffer, length: number, position: number): Promise<void> {
+        const w: Promise<void> = sftpCall<void>((cb) => this.sftp.write(this.handle, buf, 0, length, position, cb)).then(
+            () => {
+                this.written += length;
+                this.onBytes?.(length);
+                this.inFlight.delete(w);
+            },
+            (err) => {
+                this.failure ??= { err };
+                this.inFlight.delete(w);
+            },
+        );
+        this.inFlight.add(w);
+        if (this.inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(this.inFlight);
+        if (this.failure) throw this.failure.err;
+    }
+
+    /** Waits for every write; returns the bytes written. */
+    async drain(): Promise<number> {
+        await Promise.all(this.inFlight);
+        if (this.failure) throw this.failure.err;
+        return this.written;
+    }
+}
+
 /** A connection failure that retrying cannot fix (bad host key, refused credentials). */
 class FatalDialError extends Error {}
 
@@ -374,34 +415,17 @@ export class SshTransport implements Transport {
         try {
             local = await fs.promises.open(localPath, "r");
             handle = await sftpCall<Buffer>((cb) => this.sftp.open(remotePath, "w", { mode }, cb));
-            const inFlight = new Set<Promise<void>>();
-            let failure: unknown;
+            const window = new WriteWindow(this.sftp, handle, onBytes);
             for (let pos = 0; ; ) {
                 const buf = Buffer.allocUnsafe(WRITE_SIZE);
                 const { bytesRead } = await local.read(buf, 0, WRITE_SIZE, null);
                 if (bytesRead === 0) break;
                 hash.update(buf.subarray(0, bytesRead));
                 tap?.(buf.subarray(0, bytesRead));
-                const at = pos;
+                await window.write(buf, bytesRead, pos);
                 pos += bytesRead;
-                const h = handle;
-                const w: Promise<void> = sftpCall<void>((cb) => this.sftp.write(h, buf, 0, bytesRead, at, cb)).then(
-                    () => {
-                        bytes += bytesRead;
-                        onBytes?.(bytesRead);
-                        inFlight.delete(w);
-                    },
-                    (e) => {
-                        failure ??= e;
-                        inFlight.delete(w);
-                    },
-                );
-                inFlight.add(w);
-                if (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
-                if (failure) throw failure;
             }
-            await Promise.all(inFlight);
-            if (failure) throw failure;
+            bytes = await window.drain();
             await sftpCall<void>((cb) => this.sftp.fchmod(handle!, mode, cb));
         } finally {
             await local?.close();
@@ -511,9 +535,7 @@ export class SshTransport implements Transport {
         try {
             local = await fs.promises.open(localPath, "r");
             handle = await sftpCall<Buffer>((cb) => this.sftp.open(remotePath, OPEN_WRITE_NO_TRUNC, { mode: 0o600 }, cb));
-            const h = handle;
-            const inFlight = new Set<Promise<void>>();
-            let failure: unknown;
+            const window = new WriteWindow(this.sftp, handle, onBytes);
             for (const r of ranges) {
                 for (let done = 0; done < r.length; ) {
                     const want = Math.min(WRITE_SIZE, r.length - done);
@@ -521,26 +543,11 @@ export class SshTransport implements Transport {
                     const buf = Buffer.allocUnsafe(want);
                     const { bytesRead } = await local.read(buf, 0, want, r.srcOffset + done);
                     if (bytesRead === 0) throw new Error(`${localPath} ends before offset ${r.srcOffset + r.length}`);
-                    const at = r.dstOffset + done;
+                    await window.write(buf, bytesRead, r.dstOffset + done);
                     done += bytesRead;
-                    const w: Promise<void> = sftpCall<void>((cb) => this.sftp.write(h, buf, 0, bytesRead, at, cb)).then(
-                        () => {
-                            bytes += bytesRead;
-                            onBytes?.(bytesRead);
-                            inFlight.delete(w);
-                        },
-                        (e) => {
-                            failure ??= e;
-                            inFlight.delete(w);
-                        },
-                    );
-                    inFlight.add(w);
-                    if (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
-                    if (failure) throw failure;
                 }
             }
-            await Promise.all(inFlight);
-            if (failure) throw failure;
+            bytes = await window.drain();
         } catch (err) {
             this.fail("upload ranges", `${localPath} to ${remotePath}`, err);
         } finally {
