@@ -1,5 +1,5 @@
 import * as path from "path";
-import { diffManifests, Manifest, ManifestDelta } from "../manifest";
+import { diffManifests, Manifest, ManifestDelta, sourcePath } from "../manifest";
 import { stageFile } from "./stageFile";
 import type { Transport } from "../transport";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
@@ -9,7 +9,7 @@ import { backupPath, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPa
 import { acquireLock } from "./lock";
 import { forEachLimit } from "./pool";
 import { ProgressMeter } from "./progress";
-import { DeltaRecord, hashOnHost, lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, writeRecord } from "./records";
+import { hashOnHost, lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "./records";
 
 /** Files below this size go many at a time; larger ones a few at a time, each with many writes in flight. */
 const SMALL_FILE = 1024 * 1024;
@@ -55,10 +55,6 @@ async function nearestExisting(t: Transport, p: string): Promise<string> {
         if (st?.kind === "dir") return d;
         if (d === path.posix.dirname(d)) return d;
     }
-}
-
-function localPath(req: DeployRequest, p: string): string {
-    return req.next.kind === "file" ? req.source : path.join(req.source, ...p.split("/"));
 }
 
 /**
@@ -139,7 +135,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         puts.forEach((p, i) => staged.set(p, `${staging}/${i}`));
         const send = async (p: string) => {
             const e = next.entries.get(p)!;
-            const src = localPath(req, p);
+            const src = sourcePath(req.source, next.kind, p);
             const before = next.kind === "file" ? [...(previous?.entries.values() ?? [])][0] : previous?.entries.get(p);
             // Large files are patched from the version already on the host when it can be; else sent whole.
             const got = await stageFile(t, {
@@ -263,23 +259,6 @@ async function recordDeployment(t: Transport, layout: HostLayout, req: DeployReq
             rollback.push({ file: op.target, action: "restore", backup: null });
         }
     }
-    const record: DeltaRecord = {
-        version: 1,
-        id,
-        operation: "deploy",
-        project: req.owner?.project ?? null,
-        stack: req.owner?.stack ?? null,
-        resource: req.owner?.resource ?? req.name ?? null,
-        host: t.host,
-        destination: req.destination,
-        time: startedAt,
-        changes,
-        rollback,
-    };
-    try {
-        return lastRecordOf(record, await writeRecord(t, layout, record));
-    } catch (err) {
-        req.log?.(`${req.name ?? req.destination}: warning: the deployment is in place, but its record could not be written: ${(err as Error).message}`);
-        return undefined;
-    }
+    const saved = await saveRecord(t, layout, { id, operation: "deploy", time: startedAt, destination: req.destination, owner: req.owner, name: req.name, changes, rollback }, req.log);
+    return saved ? lastRecordOf(saved.record, saved.path) : undefined;
 }

@@ -7,7 +7,7 @@ import { Journal, readJournal, RemoveOp, undoJournal, writeJournal } from "./jou
 import { backupPath, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
 import { acquireLock } from "./lock";
 import { forEachLimit } from "./pool";
-import { DeltaRecord, hashOnHost, newRecordId, RecordChange, RecordOwner, RecordRollback, writeRecord } from "./records";
+import { hashOnHost, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "./records";
 
 export type OnDestroy = "restore" | "remove" | "retain";
 export const ON_DESTROY_VALUES: readonly OnDestroy[] = ["restore", "remove", "retain"];
@@ -112,23 +112,8 @@ export async function destroy(t: Transport, req: DestroyRequest): Promise<Destro
         for (const name of await t.readdir(layout.folder)) {
             if (name.startsWith("staging-")) await t.removeTree(`${layout.folder}/${name}`);
         }
-        const record: DeltaRecord = {
-            version: 1,
-            id,
-            operation: "destroy",
-            project: req.owner?.project ?? null,
-            stack: req.owner?.stack ?? null,
-            resource: req.owner?.resource ?? req.name ?? null,
-            host: t.host,
-            destination: req.destination,
-            time: startedAt,
-            changes,
-            rollback,
-        };
-        result.recordPath = await writeRecord(t, layout, record).catch((err: Error) => {
-            req.log?.(`${req.name ?? req.destination}: warning: destroyed, but its record could not be written: ${err.message}`);
-            return undefined;
-        });
+        const saved = await saveRecord(t, layout, { id, operation: "destroy", time: startedAt, destination: req.destination, owner: req.owner, name: req.name, changes, rollback }, req.log);
+        result.recordPath = saved?.path;
     } finally {
         await release();
     }

@@ -95,3 +95,48 @@ export async function hashOnHost(t: Transport, p: string): Promise<{ sha256: str
     if (st.size > HASH_LIMIT) return { sha256: null, bytes: st.size };
     return { sha256: crypto.createHash("sha256").update(await t.readFile(p)).digest("hex"), bytes: st.size };
 }
+
+/** What a deployment or destroy knows when it records itself. */
+export interface RecordFacts {
+    id: string;
+    operation: DeltaRecord["operation"];
+    time: string;
+    destination: string;
+    owner?: RecordOwner;
+    /** Fallback for `resource` when no owner is given. */
+    name?: string;
+    changes: RecordChange[];
+    rollback: RecordRollback[];
+}
+
+/**
+ * Writes the record of a delta that is already in place. A record that
+ * cannot be written is a warning, not a failure: the files moved, and
+ * failing now would misreport the host's state.
+ */
+export async function saveRecord(
+    t: Transport,
+    layout: HostLayout,
+    facts: RecordFacts,
+    log?: (line: string) => void,
+): Promise<{ record: DeltaRecord; path: string } | undefined> {
+    const record: DeltaRecord = {
+        version: 1,
+        id: facts.id,
+        operation: facts.operation,
+        project: facts.owner?.project ?? null,
+        stack: facts.owner?.stack ?? null,
+        resource: facts.owner?.resource ?? facts.name ?? null,
+        host: t.host,
+        destination: facts.destination,
+        time: facts.time,
+        changes: facts.changes,
+        rollback: facts.rollback,
+    };
+    try {
+        return { record, path: await writeRecord(t, layout, record) };
+    } catch (err) {
+        log?.(`${facts.name ?? facts.destination}: warning: the ${facts.operation} is done, but its record could not be written: ${(err as Error).message}`);
+        return undefined;
+    }
+}

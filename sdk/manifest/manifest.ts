@@ -1,9 +1,15 @@
 import * as crypto from "crypto";
+import * as path from "path";
 import { excludeMatcher } from "./exclude";
 import { hashFile } from "./hash";
 import { HashCache } from "./hashCache";
 import { Manifest, ManifestEntry } from "./types";
 import { walkSource } from "./walk";
+
+/** Where manifest path `p` of a source lives on this machine (the source itself for a single file). */
+export function sourcePath(source: string, kind: Manifest["kind"], p: string): string {
+    return kind === "file" ? source : path.join(source, ...p.split("/"));
+}
 
 /** Code-unit order: the one order every encoding and digest here uses. */
 export function comparePaths(a: string, b: string): number {

@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as path from "path";
 import * as apply from "../apply";
 import { describeConnection, isUnknown, joinSecrets } from "../connection";
 import * as manifest from "../manifest";
@@ -31,14 +30,15 @@ export function check(news: Inputs): { inputs: Inputs; failures: InputFailure[] 
 }
 
 /** Inputs whose change means a different target: a new resource, then the old one's destroy. */
-const REPLACING: ((i: Inputs) => unknown)[] = [(i) => i.destination, (i) => i.kind, (i) => i.stateDir, (i) => i.connection?.host, (i) => i.connection?.port];
+const REPLACING: [string, (i: Inputs) => unknown][] = [
+    ["destination", (i) => i.destination],
+    ["kind", (i) => i.kind],
+    ["stateDir", (i) => i.stateDir],
+    ["connection", (i) => [i.connection?.host, i.connection?.port]],
+];
 
 export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
-    const replaces: string[] = [];
-    const names = ["destination", "kind", "stateDir", "connection", "connection"];
-    REPLACING.forEach((get, i) => {
-        if (JSON.stringify(get(olds as unknown as Inputs)) !== JSON.stringify(get(news)) && !replaces.includes(names[i])) replaces.push(names[i]);
-    });
+    const replaces = REPLACING.filter(([, get]) => JSON.stringify(get(olds as unknown as Inputs)) !== JSON.stringify(get(news))).map(([name]) => name);
     if (isUnknown(news.manifestDigest) || isUnknown(news.files)) {
         // The source is not known until an Output resolves during the update.
         return { changes: true, replaces, deleteBeforeReplace: replaces.length > 0 };
@@ -78,7 +78,7 @@ function hooksOf(i: Pick<Inputs, "validate" | "onChange" | "hookTimeout">): appl
 }
 
 function sizeReader(i: Inputs): (p: string) => number {
-    return (p) => fs.statSync(i.kind === "file" ? i.source : path.join(i.source, ...p.split("/"))).size;
+    return (p) => fs.statSync(manifest.sourcePath(i.source, i.kind, p)).size;
 }
 
 /**
