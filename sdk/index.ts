@@ -1,4 +1,4 @@
-export { DeltaDeployment } from "./components/deltaDeployment";
+export { DeltaDeployment, sourceWalkCount } from "./components/deltaDeployment";
 export type { DeltaDeploymentArgs, LastDelta, OnDestroy } from "./components/deltaDeployment";
 export type { ConnectionArgs } from "./connection";
 export { SqlDeltas } from "./components/sqlDeltas";

@@ -83,12 +83,23 @@ export const DEFAULT_DIFF_FILE_LIMIT = 1000;
 
 /** One walk and hash per source and exclude list per program run, however many deployments share them. */
 const manifestsThisRun = new Map<string, Manifest>();
+let sourceWalks = 0;
+
+/**
+ * How many times this program run has walked and hashed a source: once per
+ * distinct source and exclude list, however many deployments or fleet hosts
+ * share it. For tests and debugging; export it from a program to see it.
+ */
+export function sourceWalkCount(): number {
+    return sourceWalks;
+}
 
 function manifestOf(source: string, exclude: string[]): Manifest {
     const key = `${source}\0${JSON.stringify(exclude)}`;
     let m = manifestsThisRun.get(key);
     if (!m) {
         m = buildManifest(source, exclude);
+        sourceWalks++;
         manifestsThisRun.set(key, m);
     }
     return m;

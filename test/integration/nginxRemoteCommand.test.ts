@@ -1,0 +1,113 @@
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { buildManifest, manifestDigest } from "../../sdk/manifest";
+import { installedProgram, REPO } from "../helpers/pulumi";
+import { tempDir } from "../helpers/tree";
+
+/**
+ * Runs a compiled program under Pulumi's mocks in its own process (mocks are
+ * process-wide) and prints what reached the resource monitor: each
+ * registration's type, name, inputs and dependencies, in order.
+ */
+const RUNNER = `
+const pulumi = require("@pulumi/pulumi");
+const registered = [];
+pulumi.runtime.setMocks({
+    newResource(args) {
+        const state = { ...args.inputs };
+        if (args.type === "command:remote:Command") state.stdout = "reloaded";
+        if (args.type === "pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment") state.lastDelta = { added: 1, changed: 0, removed: 0, bytesSent: 1 };
+        return { id: args.name + "-id", state };
+    },
+    call(args) { return args.inputs; },
+}, process.env.MOCK_PROJECT, "dev", false);
+const monitor = pulumi.runtime.getMonitor();
+const register = monitor.registerResource.bind(monitor);
+monitor.registerResource = (req, cb) => {
+    registered.push({ type: req.getType(), name: req.getName(), custom: req.getCustom(), dependencies: req.getDependenciesList() });
+    return register(req, cb);
+};
+const program = require("./index.js");
+const settle = (o) => new Promise((resolve) => o.apply(resolve));
+Promise.all([settle(program.manifestDigest), settle(program.reloadOutput)]).then(([digest, reload]) => {
+    const inputs = {};
+    for (const r of pulumi.runtime.getMonitor().resources.values()) inputs[r.urn] = r.state;
+    process.stdout.write(JSON.stringify({ digest, reload, registered, inputs }));
+});
+`;
+
+/** How the Pulumi wire format marks a secret value. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+interface Registration {
+    type: string;
+    name: string;
+    custom: boolean;
+    dependencies: string[];
+}
+
+/**
+ * examples/nginx-config/remote-command chains @pulumi/command's remote.Command
+ * after the DeltaDeployment. The command provider's plugin cannot be built
+ * here, so the wiring is checked under Pulumi's mocks: the program as users
+ * install it (packed library, @pulumi/command from npm), compiled with tsc.
+ */
+describe("examples/nginx-config/remote-command (Pulumi mocks)", function () {
+    it("reloads through remote.Command after the deployment, triggered by its manifest digest", async () => {
+        const dir = await installedProgram(path.join(REPO, "examples", "nginx-config", "remote-command"));
+        const work = tempDir("pd-remote-command-");
+        try {
+            execFileSync(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", dir], { stdio: "inherit" });
+            fs.writeFileSync(path.join(dir, "runner.js"), RUNNER);
+            const source = path.join(work, "app.conf");
+            fs.copyFileSync(path.join(REPO, "examples", "nginx-config", "app.conf"), source);
+            const project = "pulumi-delta-nginx-config-remote-command";
+            const config = {
+                [`${project}:host`]: "10.0.0.5",
+                [`${project}:privateKey`]: "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n",
+                [`${project}:source`]: source,
+                [`${project}:reload`]: "nginx -s reload",
+            };
+            const out = execFileSync(process.execPath, ["runner.js"], {
+                cwd: dir,
+                encoding: "utf8",
+                env: { ...process.env, MOCK_PROJECT: project, PULUMI_CONFIG: JSON.stringify(config), PULUMI_DELTA_CACHE_DIR: path.join(work, "cache") },
+            });
+            const seen = JSON.parse(out) as { digest: string; reload: string; registered: Registration[]; inputs: Record<string, Record<string, unknown>> };
+            const expected = manifestDigest(buildManifest(source, []));
+            assert.strictEqual(seen.digest, expected);
+            assert.strictEqual(seen.reload, "reloaded");
+
+            const files = seen.registered.find((r) => r.type === "pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment" && r.name === "app-conf");
+            const command = seen.registered.find((r) => r.type === "command:remote:Command" && r.name === "reload-nginx");
+            assert.ok(files, `the deployment's resource was registered: ${JSON.stringify(seen.registered.map((r) => r.type))}`);
+            assert.ok(command, "the remote.Command was registered");
+            const filesUrn = Object.keys(seen.inputs).find((u) => u.endsWith("pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment::app-conf"))!;
+            const commandUrn = Object.keys(seen.inputs).find((u) => u.endsWith("command:remote:Command::reload-nginx"))!;
+            // dependsOn the component reaches the resource that does the work, so the reload waits for the files.
+            assert.ok(command.dependencies.includes(filesUrn), `reload depends on ${filesUrn}: ${JSON.stringify(command.dependencies)}`);
+            assert.ok(seen.registered.indexOf(files) < seen.registered.indexOf(command));
+
+            const cmd = seen.inputs[commandUrn];
+            assert.strictEqual(cmd.create, "nginx -s reload");
+            assert.deepStrictEqual(cmd.triggers, [expected]);
+            // @pulumi/command keeps its whole connection secret (it holds the key); the same value reached it.
+            const secret = cmd.connection as { [SECRET_SIG]?: string; value?: Record<string, unknown> };
+            assert.strictEqual(secret[SECRET_SIG], SECRET_VALUE, "the Command's connection is a secret");
+            assert.strictEqual(secret.value?.host, "10.0.0.5");
+            assert.strictEqual(secret.value?.user, "root");
+            const deployed = seen.inputs[filesUrn];
+            assert.strictEqual(deployed.destination, "/etc/nginx/conf.d/app.conf");
+            assert.strictEqual(deployed.validate, "nginx -t");
+            assert.strictEqual(deployed.manifestDigest, expected);
+            assert.strictEqual((deployed.connection as Record<string, unknown>).host, "10.0.0.5");
+            // The key went to the deployment only as its secret credentials, never in the shown connection.
+            assert.strictEqual((deployed.connection as Record<string, unknown>).privateKey, undefined);
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    });
+});
