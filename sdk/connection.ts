@@ -30,7 +30,13 @@ export interface ConnectionArgs {
     hostKey?: pulumi.Input<string>;
     /** Skip host-key verification entirely. Default: false. Only for throwaway hosts. */
     insecureIgnoreHostKey?: pulumi.Input<boolean>;
-    /** A bastion to tunnel through, described the same way. Default: none. */
+    /**
+     * A bastion (jump host) to tunnel through, described the same way (its
+     * own `hostKey` is checked too, and it may have a `proxy` of its own).
+     * The bastion opens the TCP connection to `host:port`, so `host` is
+     * resolved and reached from the bastion, as with `ssh -J`. Errors name
+     * it as `proxy user@host:port (connection.proxy)`. Default: none.
+     */
     proxy?: pulumi.Input<ConnectionArgs>;
     /** How many times to dial before giving up; -1 retries forever. Default: 10. */
     dialErrorLimit?: pulumi.Input<number>;

@@ -1,9 +1,10 @@
 import * as path from "path";
 import { diffManifests, Manifest, ManifestDelta, sourcePath } from "../manifest";
 import { stageFile } from "./stageFile";
+import { LargeFileIndex } from "./chunkIndex";
 import type { Transport } from "../transport";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
-import { HostFiles } from "./hostFiles";
+import { HostFiles, Ownership } from "./hostFiles";
 import { Journal, JournalOp, readJournal, undoJournal, writeJournal } from "./journal";
 import { backupPath, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
 import { acquireLock } from "./lock";
@@ -31,10 +32,14 @@ export interface DeployRequest {
     /** Name used in progress lines. */
     name?: string;
     log?: (line: string) => void;
+    /** Milliseconds between progress lines. Default: 3000. */
+    progressIntervalMs?: number;
     /** validate / onChange commands and their timeout. Default: none. */
     hooks?: Hooks;
     /** Project, stack and resource named in the deployment's record. */
     owner?: RecordOwner;
+    /** Owner and group for the files this delta puts; set on the staged files, so each appears with them. Default: as the host makes them. */
+    ownership?: Ownership;
 }
 
 export interface DeployResult {
@@ -109,6 +114,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         ? `${layout.folder}/staging-${id}`
         : path.posix.join(next.kind === "file" ? destDir : path.posix.dirname(destination), `.pulumi-delta-staging-${id}`);
     const files = new HostFiles(t, sameFs);
+    const index = new LargeFileIndex(t, layout);
     const puts = [...delta.added, ...delta.changed];
     const putBytes = puts.reduce((n, p) => n + next.entries.get(p)!.size, 0);
     const need = putBytes + (sameFs ? 0 : puts.reduce((n, p) => n + (previous?.entries.get(p)?.size ?? 0), 0));
@@ -130,7 +136,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         createdNow.push(...(await files.ensureDir(staging, 0o700)));
         for (const dir of [...parents].sort()) createdNow.push(...(await files.ensureDir(dir)));
         const freshDirs = new Set(createdNow);
-        const meter = new ProgressMeter(req.name ?? destination, puts.length, putBytes, req.log);
+        const meter = new ProgressMeter(req.name ?? destination, puts.length, putBytes, req.log, req.progressIntervalMs);
         const staged = new Map<string, string>();
         puts.forEach((p, i) => staged.set(p, `${staging}/${i}`));
         const send = async (p: string) => {
@@ -144,6 +150,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
                 targetPath: targetPath(destination, next.kind, p),
                 entry: e,
                 previous: before,
+                index,
                 onBytes: (n) => meter.bytes(n),
                 log: req.log,
             });
@@ -160,6 +167,9 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
             forEachLimit(puts.filter((p) => next.entries.get(p)!.size >= SMALL_FILE), LARGE_FILES_IN_FLIGHT, send),
         ]);
         meter.finish();
+        // Owned before the rename, so a file never shows at the destination with the wrong owner.
+        const own = req.ownership;
+        if (own && (own.owner !== undefined || own.group !== undefined)) await forEachLimit(puts, COMMITS_IN_FLIGHT, (p) => t.chown(staged.get(p)!, own.owner, own.group));
         // validate with {staged}: the staged copy of a single file, before anything moves.
         if (next.kind === "file" && puts.length === 1) await validateStaged(t, hooks, staged.get(puts[0])!);
 
@@ -226,6 +236,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         const candidates = [...allCreated].filter((d) => delta.removed.some((p) => targetPath(destination, next.kind, p).startsWith(d + "/")));
         for (const d of await files.removeEmptyDirs(candidates)) allCreated.delete(d);
     }
+    await index.afterCommit(previous, next, delta, destination, (line) => req.log?.(`${req.name ?? destination}: ${line}`));
     req.log?.(
         `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
     );

@@ -1,6 +1,7 @@
 import * as path from "path";
 import { Manifest, sortedPaths } from "../manifest";
 import type { Transport } from "../transport";
+import { dropLargeFileIndex } from "./chunkIndex";
 import { HostFiles } from "./hostFiles";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
 import { Journal, readJournal, RemoveOp, undoJournal, writeJournal } from "./journal";
@@ -109,6 +110,7 @@ export async function destroy(t: Transport, req: DestroyRequest): Promise<Destro
         }
         await t.removeTree(layout.originals);
         await t.removeTree(layout.backup);
+        await dropLargeFileIndex(t, layout);
         for (const name of await t.readdir(layout.folder)) {
             if (name.startsWith("staging-")) await t.removeTree(`${layout.folder}/${name}`);
         }

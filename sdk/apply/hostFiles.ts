@@ -1,5 +1,24 @@
 import * as path from "path";
+import type { Manifest } from "../manifest";
 import type { Transport } from "../transport";
+import { targetPath } from "./layout";
+import { forEachLimit } from "./pool";
+
+/** Who owns the deployed files; a field left out is left as the host makes it. */
+export interface Ownership {
+    /** User name or uid. */
+    owner?: string;
+    /** Group name or gid. */
+    group?: string;
+}
+
+/** chowns in flight: cheap requests, batched by the sudo transport. */
+const CHOWNS_IN_FLIGHT = 64;
+
+/** Sets the owner and group of every file of `deployed` at `destination` (after an owner or group change). */
+export async function applyOwnership(t: Transport, destination: string, deployed: Manifest, ownership: Ownership): Promise<void> {
+    await forEachLimit([...deployed.entries.keys()], CHOWNS_IN_FLIGHT, (p) => t.chown(targetPath(destination, deployed.kind, p), ownership.owner, ownership.group));
+}
 
 /**
  * File moves between the destination and the deployment's folder under the

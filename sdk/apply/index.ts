@@ -11,3 +11,5 @@ export { listRecords, recordPath, RECORD_FILE_LIMIT } from "./records";
 export type { DeltaRecord, DeltaRecordSummary, RecordChange, RecordOwner, RecordRollback } from "./records";
 export { applyPatch, planPatch, MAX_COPY_RANGE } from "./patch";
 export type { ApplyPatchRequest, ApplyPatchResult, PatchPlan } from "./patch";
+export { progressIntervalMs, PROGRESS_INTERVAL_ENV, DEFAULT_PROGRESS_INTERVAL_MS } from "./progress";
+export { dropLargeFileIndex, LargeFileIndex } from "./chunkIndex";

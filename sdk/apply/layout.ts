@@ -20,6 +20,15 @@ export interface HostLayout {
     journal: string;
     /** A directory whose existence means a deployment is running. */
     lock: string;
+    /**
+     * What patching a large file needs from the host, kept per destination
+     * (so the lock covers it and destroy drops it with one removal):
+     * `<sha256>.pdc1`, the chunk list of each large file version deployed
+     * here, by file hash; `<first 32 hex of sha256(target path)>.stamp`, the
+     * size and mtime the host gave that path's large file right after commit.
+     * A chunk list goes once no path of the destination holds that version.
+     */
+    chunks: string;
 }
 
 export const DEFAULT_ROOT_STATE_DIR = "/var/lib/pulumi-delta";
@@ -39,6 +48,7 @@ export function layoutFor(stateRoot: string, destination: string): HostLayout {
         records: `${folder}/records`,
         journal: `${folder}/journal.json`,
         lock: `${folder}/lock`,
+        chunks: `${folder}/chunks`,
     };
 }
 
@@ -57,6 +67,16 @@ export function targetPath(destination: string, kind: "dir" | "file", p: string)
 /** The name under originals/ and backup/: the manifest path, or a fixed name for a single file. */
 export function slotPath(kind: "dir" | "file", p: string): string {
     return kind === "file" ? "file" : p;
+}
+
+/** The host's copy of the chunk list of the large file whose content hashes to `sha256`. */
+export function hostChunkListPath(layout: HostLayout, sha256: string): string {
+    return `${layout.chunks}/${sha256}.pdc1`;
+}
+
+/** Where the size and mtime of the large file at `target` (on the host, after commit) are kept. */
+export function stampPath(layout: HostLayout, target: string): string {
+    return `${layout.chunks}/${crypto.createHash("sha256").update(target).digest("hex").slice(0, 32)}.stamp`;
 }
 
 /**

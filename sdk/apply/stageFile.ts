@@ -1,6 +1,9 @@
 import { CHUNKING_THRESHOLD, Chunker, chunkFile, loadChunks, ManifestEntry, storeChunks } from "../manifest";
+import type { Chunk } from "../manifest";
 import type { Transport } from "../transport";
+import type { LargeFileIndex } from "./chunkIndex";
 import { applyPatch, planPatch } from "./patch";
+import { driftReason, StampLookup } from "./stamp";
 
 export interface StageRequest {
     localPath: string;
@@ -10,6 +13,12 @@ export interface StageRequest {
     entry: ManifestEntry;
     /** What the last deployment put at this path, if anything. */
     previous?: ManifestEntry;
+    /**
+     * The destination's chunk lists and stamps on the host. Without it only
+     * this machine's cache can supply the previous version's chunk list and
+     * drift is checked by size alone.
+     */
+    index?: LargeFileIndex;
     onBytes?: (n: number) => void;
     log?: (line: string) => void;
 }
@@ -23,11 +32,12 @@ export interface StageResult {
 
 /**
  * Puts one file into staging. A large file whose previous version the host
- * still holds is rebuilt there from server-side copies of the unchanged
- * ranges plus the changed chunks (verified by its sha256 on the host); any
- * other file, or a patch that cannot be made, is sent whole. Chunk lists are
- * kept on this machine by file hash, computed while a large file streams out
- * so they cost no extra read.
+ * still holds unmodified (size, and mtime against the stamp taken after it
+ * was deployed) is rebuilt there from server-side copies of the unchanged
+ * ranges plus the changed chunks, verified by its sha256 on the host; any
+ * other file, or a patch that cannot be made, is sent whole. The new
+ * version's chunk list is computed while it streams out (no extra read) or
+ * for the patch, and kept on this machine and, via `index`, on the host.
  */
 export async function stageFile(t: Transport, req: StageRequest): Promise<StageResult> {
     const { entry, previous } = req;
@@ -35,29 +45,52 @@ export async function stageFile(t: Transport, req: StageRequest): Promise<StageR
         const r = await t.upload(req.localPath, req.stagedPath, entry.mode, req.onBytes);
         return { sha256: r.sha256, bytesSent: r.bytes };
     }
-    const oldChunks = previous && previous.size >= CHUNKING_THRESHOLD && previous.sha256 !== entry.sha256 ? loadChunks(previous.sha256) : undefined;
-    if (oldChunks && t.canCopyRanges()) {
-        const onHost = await t.stat(req.targetPath);
-        // A cheap drift check first; the host-side sha256 after the patch is the real one.
-        if (onHost?.kind === "file" && onHost.size === previous!.size) {
-            const newChunks = loadChunks(entry.sha256) ?? (await chunkFile(req.localPath));
-            storeChunks(entry.sha256, newChunks);
-            const r = await applyPatch(t, {
-                oldPath: req.targetPath,
-                stagedPath: req.stagedPath,
-                localNewPath: req.localPath,
-                plan: planPatch(oldChunks, newChunks),
-                expectedSha256: entry.sha256,
-                mode: entry.mode,
-                onBytes: req.onBytes,
-            });
-            if (r.fallbackReason) req.log?.(`${req.targetPath}: sent whole (${r.fallbackReason})`);
-            // applyPatch verified the result on the host (or what it sent, after a fallback).
-            return { sha256: entry.sha256, bytesSent: r.bytesUploaded };
-        }
+    if (previous && previous.size >= CHUNKING_THRESHOLD && previous.sha256 !== entry.sha256 && t.canCopyRanges()) {
+        const patched = await patchPrevious(t, req, previous);
+        if (patched) return patched;
     }
     const chunker = new Chunker();
     const r = await t.upload(req.localPath, req.stagedPath, entry.mode, req.onBytes, (data) => chunker.push(data));
-    if (r.sha256 === entry.sha256) storeChunks(entry.sha256, chunker.finish());
+    if (r.sha256 === entry.sha256) keep(req, chunker.finish());
     return { sha256: r.sha256, bytesSent: r.bytes };
+}
+
+function sizeOf(chunks: readonly Chunk[]): number {
+    return chunks.length ? chunks[chunks.length - 1].offset + chunks[chunks.length - 1].length : 0;
+}
+
+function keep(req: StageRequest, chunks: readonly Chunk[]): void {
+    storeChunks(req.entry.sha256, chunks);
+    req.index?.noteChunks(req.entry.sha256, chunks);
+}
+
+/** The staged file built from the host's previous version, or undefined (with the reason logged) when it must be sent whole. */
+async function patchPrevious(t: Transport, req: StageRequest, previous: ManifestEntry): Promise<StageResult | undefined> {
+    const noStamp: StampLookup = { kind: "none" };
+    const [onHost, recorded] = await Promise.all([t.stat(req.targetPath), req.index ? req.index.stampOf(req.targetPath) : noStamp]);
+    const drift = driftReason(req.targetPath, onHost, previous, recorded);
+    if (drift) {
+        req.log?.(`${req.targetPath}: sent whole (${drift})`);
+        return undefined;
+    }
+    const oldChunks = req.index ? await req.index.chunksOf(previous.sha256, previous.size) : loadChunks(previous.sha256);
+    if (!oldChunks) {
+        req.log?.(`${req.targetPath}: sent whole (no chunk list of the deployed version on this machine or on ${t.host})`);
+        return undefined;
+    }
+    const cached = loadChunks(req.entry.sha256);
+    const newChunks = cached && sizeOf(cached) === req.entry.size ? cached : await chunkFile(req.localPath);
+    keep(req, newChunks);
+    const r = await applyPatch(t, {
+        oldPath: req.targetPath,
+        stagedPath: req.stagedPath,
+        localNewPath: req.localPath,
+        plan: planPatch(oldChunks, newChunks),
+        expectedSha256: req.entry.sha256,
+        mode: req.entry.mode,
+        onBytes: req.onBytes,
+    });
+    if (r.fallbackReason) req.log?.(`${req.targetPath}: sent whole (${r.fallbackReason})`);
+    // applyPatch verified the result on the host (or what it sent, after a fallback).
+    return { sha256: req.entry.sha256, bytesSent: r.bytesUploaded };
 }

@@ -76,6 +76,33 @@ export interface DeltaDeploymentArgs {
      * A stack moves between the two without a replace or a resend. Default: 1000.
      */
     diffFileLimit?: number;
+    /**
+     * "sudo": the login user (`connection.user`) is not root, and acts as
+     * root through `sudo -n`, which must not ask for a password (a NOPASSWD
+     * sudoers entry). File contents are uploaded over SFTP as the login user
+     * into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`,
+     * removed when the deployment ends); moving them into staging and into
+     * place, backups, ownership, records and the `validate` / `onChange`
+     * hooks all run as root. Deployed files are owned by root unless
+     * `owner` / `group` say otherwise. `stateDir` then defaults to
+     * "/var/lib/pulumi-delta", created by sudo with mode 0700. When the
+     * upload folder and staging are on different filesystems, moving an
+     * upload into staging copies it; the final move into place is still a
+     * rename. Large files are sent whole (no server-side range copies).
+     * Ignored when the login user is root. Default: none (act as the login user).
+     */
+    become?: pulumi.Input<"sudo">;
+    /**
+     * User (name or numeric uid, resolved on the host) that owns the
+     * deployed files, e.g. "root" or "www-data". Set on each staged file
+     * before it is renamed into place, so a file never appears with another
+     * owner. Changing it re-owns every deployed file. Needs root (connect as
+     * root or use `become`). Folders the deployment creates are not changed.
+     * Default: the user that writes the files (root with `become`).
+     */
+    owner?: pulumi.Input<string>;
+    /** Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group. */
+    group?: pulumi.Input<string>;
 }
 
 /** Default for {@link DeltaDeploymentArgs.diffFileLimit}. */
@@ -234,6 +261,9 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             validate: args.validate,
             onChange: args.onChange,
             hookTimeout: args.hookTimeout,
+            become: args.become,
+            owner: args.owner,
+            group: args.group,
             project: pulumi.getProject(),
             stack: pulumi.getStack(),
             files: built.files,

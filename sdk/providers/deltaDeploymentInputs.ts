@@ -22,6 +22,12 @@ export interface DeltaDeploymentProviderInputs {
     onChange?: string;
     /** Seconds each hook may run. Default: 60. */
     hookTimeout?: number;
+    /** "sudo": a login user that is not root acts as root through `sudo -n`. */
+    become?: "sudo";
+    /** User (name or uid) that owns the deployed files. */
+    owner?: string;
+    /** Group (name or gid) of the deployed files. */
+    group?: string;
     /** `pulumi.getProject()` / `pulumi.getStack()` of the program, for records (the provider cannot call them). */
     project?: string;
     stack?: string;
@@ -54,6 +60,9 @@ export interface InputFailure {
     property: string;
     reason: string;
 }
+
+/** What `chown` takes as a user or group: a name (POSIX portable characters, a trailing `$` for Samba machine accounts) or a number. */
+const ACCOUNT_NAME = /^(?:[0-9]+|[A-Za-z_][A-Za-z0-9._-]*\$?)$/;
 
 function show(v: unknown): string {
     return JSON.stringify(v);
@@ -103,6 +112,16 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
     if (news.hookTimeout !== undefined && news.hookTimeout !== null && !isUnknown(news.hookTimeout)) {
         if (typeof news.hookTimeout !== "number" || !Number.isFinite(news.hookTimeout) || news.hookTimeout <= 0) {
             fail("hookTimeout", `hookTimeout must be a positive number of seconds such as 60, got ${show(news.hookTimeout)}`);
+        }
+    }
+    if (news.become !== undefined && news.become !== null && !isUnknown(news.become) && news.become !== "sudo") {
+        fail("become", `become must be "sudo" (act as root through sudo -n when the login user is not root), got ${show(news.become)}; omit it to act as the login user`);
+    }
+    for (const k of ["owner", "group"] as const) {
+        const v = news[k];
+        if (v === undefined || v === null || isUnknown(v)) continue;
+        if (typeof v !== "string" || !ACCOUNT_NAME.test(v)) {
+            fail(k, `${k} must be a ${k === "owner" ? "user" : "group"} name or numeric id on the host such as "www-data" or "0" (no ":"; set ${k === "owner" ? "group" : "owner"} apart), got ${show(v)}`);
         }
     }
     for (const reason of validateExclude(news.exclude)) fail("exclude", reason);

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as apply from "../apply";
+import { applyOwnership, Ownership } from "../apply/hostFiles";
 import { describeConnection, isUnknown, joinSecrets } from "../connection";
 import * as manifest from "../manifest";
 import * as transport from "../transport";
@@ -35,6 +36,8 @@ const REPLACING: [string, (i: Inputs) => unknown][] = [
     ["kind", (i) => i.kind],
     ["stateDir", (i) => i.stateDir],
     ["connection", (i) => [i.connection?.host, i.connection?.port]],
+    // become moves the default state root (the login user's home vs /var/lib/pulumi-delta), where the originals are.
+    ["become", (i) => (i.stateDir === undefined ? (i.become ?? null) : null)],
 ];
 
 export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
@@ -52,20 +55,26 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
         filesChange = !manifest.deltaIsEmpty(delta);
         if (filesChange || replaces.length) log(manifest.formatDelta(news.name, where(news), delta));
     }
-    const settingsChange = (["exclude", "onDestroy", "connection", "credentials", "source", "name", "validate", "onChange", "hookTimeout"] as const).some(
+    const settingsChange = (["exclude", "onDestroy", "connection", "credentials", "source", "name", "validate", "onChange", "hookTimeout", "become", "owner", "group"] as const).some(
         (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
     );
     // Two resources on one destination would fight: remove the old one first.
     return { changes: filesChange || replaces.length > 0 || settingsChange, replaces, deleteBeforeReplace: replaces.length > 0 };
 }
 
-async function withTransport<T>(i: Pick<Inputs, "connection" | "credentials">, fn: (t: transport.Transport) => Promise<T>): Promise<T> {
-    const t = await transport.openTransport(i.connection ? joinSecrets(i.connection, i.credentials) : undefined);
+async function withTransport<T>(i: Pick<Inputs, "connection" | "credentials" | "become">, fn: (t: transport.Transport) => Promise<T>): Promise<T> {
+    const t = await transport.openTransport(i.connection ? joinSecrets(i.connection, i.credentials) : undefined, { become: i.become ?? undefined });
     try {
         return await fn(t);
     } finally {
         await t.close();
     }
+}
+
+/** The deployed files' owner and group, or undefined when neither is set (state from before they existed too). */
+function ownershipOf(i: Pick<Inputs, "owner" | "group">): Ownership | undefined {
+    if (!i.owner && !i.group) return undefined;
+    return { owner: i.owner || undefined, group: i.group || undefined };
 }
 
 /** State written before hooks existed has none of these fields. */
@@ -101,8 +110,9 @@ function newManifest(news: Inputs, withSizes: boolean): manifest.Manifest {
 
 async function deployInputs(news: Inputs, previous: Outputs | undefined): Promise<Outputs> {
     const next = newManifest(news, true);
-    const result = await withTransport(news, (t) =>
-        apply.deploy(t, {
+    const ownership = ownershipOf(news);
+    const result = await withTransport(news, async (t) => {
+        const r = await apply.deploy(t, {
             source: news.source,
             destination: news.destination,
             stateDir: news.stateDir,
@@ -111,10 +121,16 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined): Promis
             createdDirs: previous ? manifest.decodePaths(previous.createdDirs) : [],
             name: news.name,
             log,
+            progressIntervalMs: apply.progressIntervalMs(process.env),
             hooks: hooksOf(news),
             owner: { project: news.project, stack: news.stack, resource: news.name },
-        }),
-    );
+            ownership,
+        });
+        // Files the delta did not touch still carry the old owner: a changed owner or group applies to every deployed file.
+        const before = previous ? ownershipOf(previous) : undefined;
+        if (ownership && previous && JSON.stringify(ownership) !== JSON.stringify(before ?? null)) await applyOwnership(t, news.destination, next, ownership);
+        return r;
+    });
     const { files: _files, ...rest } = news;
     return {
         ...rest,

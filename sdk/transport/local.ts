@@ -3,6 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { chownFailure, chownScript } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 const COPY_BUFFER = 1024 * 1024;
@@ -232,6 +233,13 @@ export class LocalTransport implements Transport {
         } catch (err) {
             this.fail("chmod", p, err);
         }
+    }
+
+    /** Through the system's `chown`, so names resolve exactly as on a remote host (NSS, LDAP users included). */
+    async chown(p: string, owner: string | undefined, group: string | undefined): Promise<void> {
+        if (owner === undefined && group === undefined) return;
+        const r = await this.exec(chownScript(p, owner, group));
+        if (r.code !== 0) this.fail("set the owner of", p, new Error(chownFailure(r.code, r.stderr || r.stdout, owner, group)));
     }
 
     async unlink(p: string): Promise<void> {

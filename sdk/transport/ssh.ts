@@ -13,6 +13,7 @@ import {
     describeConnection,
 } from "../connection";
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
+import { chownFailure, chownScript, parseSha256, sha256Script } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
@@ -26,11 +27,6 @@ const WRITES_IN_FLIGHT = 16;
 const COPY_RANGE_MAX = 64 * 1024 * 1024;
 /** SSH2_FXF_WRITE | SSH2_FXF_CREAT, without TRUNC: ranges land in a file others fill too. */
 const OPEN_WRITE_NO_TRUNC = 0x02 | 0x08;
-
-/** A string the host's POSIX shell reads as one literal word. */
-function shQuote(s: string): string {
-    return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * Writes to one open SFTP handle with up to {@link WRITES_IN_FLIGHT}
@@ -124,11 +120,23 @@ function hostKeyProblem(c: ConnectionInputs, blob: Buffer, prefix: string): stri
     );
 }
 
-function openSocket(c: ConnectionInputs, timeoutMs: number, via?: Client): Promise<NonNullable<ConnectConfig["sock"]>> {
+/** A jump host already connected, and how to name it in messages. */
+interface Hop {
+    client: Client;
+    name: string;
+}
+
+function openSocket(c: ConnectionInputs, timeoutMs: number, via?: Hop): Promise<NonNullable<ConnectConfig["sock"]>> {
     const port = c.port ?? DEFAULT_PORT;
     if (via) {
+        // The jump host opens the TCP connection (a direct-tcpip channel): it, not this machine, must reach the target.
         return new Promise((resolve, reject) => {
-            via.forwardOut("127.0.0.1", 0, c.host, port, (err, stream) => (err ? reject(err) : resolve(stream)));
+            const timer = setTimeout(() => reject(new Error(`the proxy ${via.name} did not open a channel to ${c.host}:${port} within ${timeoutMs / 1000}s`)), timeoutMs);
+            via.client.forwardOut("127.0.0.1", 0, c.host, port, (err, stream) => {
+                clearTimeout(timer);
+                if (err) reject(new Error(`the proxy ${via.name} could not reach ${c.host}:${port}: ${err.message}`));
+                else resolve(stream);
+            });
         });
     }
     return new Promise((resolve, reject) => {
@@ -150,7 +158,7 @@ function openSocket(c: ConnectionInputs, timeoutMs: number, via?: Client): Promi
     });
 }
 
-function dialOnce(c: ConnectionInputs, prefix: string, via?: Client): Promise<Client> {
+function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Client> {
     // ssh2 is required lazily so that merely loading the library (previews) stays cheap.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
@@ -180,6 +188,8 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Client): Promise<Cl
                 const agent = c.agentSocketPath ?? (c.privateKey || c.password ? undefined : process.env.SSH_AUTH_SOCK);
                 if (agent) config.agent = agent;
                 client.once("ready", () => resolve(client));
+                // A later failure (the link drops) surfaces through pending requests; unhandled, it would crash the process.
+                client.on("error", () => undefined);
                 client.once("error", (err: Error & { level?: string }) => {
                     client.end();
                     if (refusal) reject(new FatalDialError(refusal));
@@ -203,17 +213,23 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Client): Promise<Cl
     );
 }
 
-async function dial(c: ConnectionInputs, prefix: string, via?: Client): Promise<Client> {
+/** How messages name a host: the target plainly, a jump host as the proxy it is, and the hop in between. */
+function hostLabel(c: ConnectionInputs, prefix: string, via?: Hop): string {
+    const self = prefix === "connection" ? describeConnection(c) : `proxy ${describeConnection(c)} (${prefix})`;
+    return via ? `${self} through ${via.name}` : self;
+}
+
+async function dial(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Client> {
     const limit = c.dialErrorLimit ?? DEFAULT_DIAL_ERROR_LIMIT;
     for (let attempt = 1; ; attempt++) {
         try {
             return await dialOnce(c, prefix, via);
         } catch (err) {
-            if (err instanceof FatalDialError) throw new TransportError("connect to", describeConnection(c), "", err.message);
+            if (err instanceof FatalDialError) throw new TransportError("connect to", hostLabel(c, prefix, via), "", err.message);
             if (limit !== -1 && attempt >= limit) {
                 throw new TransportError(
                     "connect to",
-                    describeConnection(c),
+                    hostLabel(c, prefix, via),
                     "",
                     `${(err as Error).message} (after ${attempt} dial${attempt > 1 ? "s" : ""}; raise ${prefix}.dialErrorLimit or ${prefix}.perDialTimeout for slow hosts)`,
                 );
@@ -223,23 +239,36 @@ async function dial(c: ConnectionInputs, prefix: string, via?: Client): Promise<
     }
 }
 
-/** Opens an SSH connection (through `proxy` when given) and its SFTP session. */
-export async function connectSsh(c: ConnectionInputs): Promise<Transport> {
-    let bastion: Client | undefined;
-    if (c.proxy) bastion = await dial(c.proxy, "connection.proxy");
-    let client: Client;
+/**
+ * Dials `c`, first dialing its `proxy` chain (a proxy may have a proxy of
+ * its own); returns the client and the jump hosts it runs through,
+ * outermost first, which must stay open as long as the client.
+ */
+async function dialChain(c: ConnectionInputs, prefix: string): Promise<{ client: Client; hops: Client[] }> {
+    const hops: Client[] = [];
+    let via: Hop | undefined;
+    if (c.proxy) {
+        const inner = await dialChain(c.proxy, `${prefix}.proxy`);
+        hops.push(...inner.hops, inner.client);
+        via = { client: inner.client, name: `proxy ${describeConnection(c.proxy)} (${prefix}.proxy)` };
+    }
     try {
-        client = await dial(c, "connection", bastion);
+        return { client: await dial(c, prefix, via), hops };
     } catch (e) {
-        bastion?.end();
+        for (const h of [...hops].reverse()) h.end();
         throw e;
     }
+}
+
+/** Opens an SSH connection (through `proxy` when given) and its SFTP session. */
+export async function connectSsh(c: ConnectionInputs): Promise<SshTransport> {
+    const { client, hops } = await dialChain(c, "connection");
     const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s)))).catch((e: Error) => {
         client.end();
-        bastion?.end();
+        for (const h of [...hops].reverse()) h.end();
         throw new TransportError("open an SFTP session with", describeConnection(c), "", e.message);
     });
-    return new SshTransport(c, client, sftp, bastion);
+    return new SshTransport(c, client, sftp, hops);
 }
 
 function sftpCall<T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void): Promise<T> {
@@ -260,7 +289,8 @@ export class SshTransport implements Transport {
         private readonly conn: ConnectionInputs,
         private readonly client: Client,
         private readonly sftp: SFTPWrapper,
-        private readonly bastion?: Client,
+        /** Jump hosts the connection runs through, outermost first. */
+        private readonly hops: Client[] = [],
     ) {
         this.host = describeConnection(conn);
     }
@@ -564,20 +594,22 @@ export class SshTransport implements Transport {
      * the caller can fall back to a whole-file upload.
      */
     async sha256(p: string): Promise<string | undefined> {
-        const q = shQuote(p);
-        const cmd =
-            `if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r ${q}; ` +
-            `elif command -v sha256sum >/dev/null 2>&1; then sha256sum -b ${q}; else exit 127; fi`;
-        const r = await this.exec(cmd);
+        const r = await this.exec(sha256Script(p));
         if (r.code === 127) return undefined;
-        // sha256sum prefixes a backslash when the name holds one or a newline.
-        const m = /^\\?([0-9a-f]{64})\b/.exec(r.stdout);
-        if (r.code !== 0 || !m) this.fail("hash", p, new Error(r.stderr.trim() || `exit code ${r.code}, output ${JSON.stringify(r.stdout.slice(0, 200))}`));
-        return m[1];
+        const hex = parseSha256(r.stdout);
+        if (r.code !== 0 || !hex) this.fail("hash", p, new Error(r.stderr.trim() || `exit code ${r.code}, output ${JSON.stringify(r.stdout.slice(0, 200))}`));
+        return hex;
     }
 
     async chmod(p: string, mode: number): Promise<void> {
         await sftpCall<void>((cb) => this.sftp.chmod(p, mode, cb)).catch((e) => this.fail("chmod", p, e));
+    }
+
+    /** Through `chown` on the host: SFTP's setstat takes numeric ids only, and names must resolve there. */
+    async chown(p: string, owner: string | undefined, group: string | undefined): Promise<void> {
+        if (owner === undefined && group === undefined) return;
+        const r = await this.exec(chownScript(p, owner, group));
+        if (r.code !== 0) this.fail("set the owner of", p, new Error(chownFailure(r.code, r.stderr || r.stdout, owner, group)));
     }
 
     async unlink(p: string): Promise<void> {
@@ -648,6 +680,6 @@ export class SshTransport implements Transport {
         if (copy) (await copy.catch(() => undefined))?.end();
         this.sftp.end();
         this.client.end();
-        this.bastion?.end();
+        for (const h of [...this.hops].reverse()) h.end();
     }
 }

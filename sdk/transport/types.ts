@@ -79,6 +79,12 @@ export interface Transport {
     /** Copies a file on the host without sending its bytes over the wire when the host can. */
     copyFile(from: string, to: string): Promise<void>;
     chmod(path: string, mode: number): Promise<void>;
+    /**
+     * Sets a path's owner and/or group (names or numeric ids, resolved on
+     * the host; a symlink itself, not its target). Throws a TransportError
+     * naming the user or group when the host has no such one.
+     */
+    chown(path: string, owner: string | undefined, group: string | undefined): Promise<void>;
     unlink(path: string): Promise<void>;
     rmdir(path: string): Promise<void>;
     /** Removes a directory tree we own (staging, backups); no error if absent. */

@@ -1,0 +1,53 @@
+/**
+ * Shell snippets the transports run on a host. They exist once so that SSH,
+ * local and sudo report the same failures in the same words.
+ */
+
+/** A string the host's POSIX shell reads as one literal word. */
+export function shQuote(s: string): string {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * sha256 of a file: `openssl dgst` (uses the CPU's SHA instructions, ≈ 4×
+ * `sha256sum`), else `sha256sum`; exit 127 when the host has neither.
+ */
+export function sha256Script(p: string): string {
+    const q = shQuote(p);
+    return (
+        `if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r ${q}; ` +
+        `elif command -v sha256sum >/dev/null 2>&1; then sha256sum -b ${q}; else exit 127; fi`
+    );
+}
+
+/** The hex digest in `openssl dgst -r` / `sha256sum -b` output (sha256sum prefixes a backslash for odd names). */
+export function parseSha256(stdout: string): string | undefined {
+    return /^\\?([0-9a-f]{64})\b/.exec(stdout)?.[1];
+}
+
+/** Exit codes of {@link chownScript} when a name does not resolve on the host. */
+export const NO_SUCH_USER = 67;
+export const NO_SUCH_GROUP = 68;
+
+const NUMERIC = /^[0-9]+$/;
+
+/**
+ * `chown` with the names checked first, so that a missing user or group is
+ * reported as such (exit {@link NO_SUCH_USER} / {@link NO_SUCH_GROUP}) rather
+ * than as chown's "invalid user: 'a:b'". Numeric ids are taken as given.
+ */
+export function chownScript(p: string, owner: string | undefined, group: string | undefined): string {
+    const checks: string[] = [];
+    if (owner !== undefined && !NUMERIC.test(owner)) checks.push(`id -u ${shQuote(owner)} >/dev/null 2>&1 || exit ${NO_SUCH_USER}`);
+    // Minimal hosts may lack getent; chown itself still refuses an unknown group then.
+    if (group !== undefined && !NUMERIC.test(group)) checks.push(`if command -v getent >/dev/null 2>&1; then getent group ${shQuote(group)} >/dev/null 2>&1 || exit ${NO_SUCH_GROUP}; fi`);
+    const spec = `${owner ?? ""}${group !== undefined ? `:${group}` : ""}`;
+    return [...checks, `chown -h ${shQuote(spec)} ${shQuote(p)}`].join("; ");
+}
+
+/** What a failed {@link chownScript} means, for a TransportError's cause. */
+export function chownFailure(code: number | null, output: string, owner: string | undefined, group: string | undefined): string {
+    if (code === NO_SUCH_USER) return `no such user ${JSON.stringify(owner)} on the host; create it there or set owner to an existing user`;
+    if (code === NO_SUCH_GROUP) return `no such group ${JSON.stringify(group)} on the host; create it there or set group to an existing group`;
+    return output.trim() || `chown exited with code ${code}`;
+}
