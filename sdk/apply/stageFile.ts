@@ -78,6 +78,8 @@ async function patchPrevious(t: Transport, req: StageRequest, previous: Manifest
         req.log?.(`${req.targetPath}: sent whole (no chunk list of the deployed version on this machine or on ${t.host})`);
         return undefined;
     }
+    // The patch ends with a hash on the host: let its shell start while the ranges travel.
+    t.prepareSha256?.();
     const cached = loadChunks(req.entry.sha256);
     const newChunks = cached && sizeOf(cached) === req.entry.size ? cached : await chunkFile(req.localPath);
     keep(req, newChunks);

@@ -17,11 +17,11 @@ export interface FileIdentity {
 }
 
 interface CacheFile {
-    version: 1;
+    version: 2;
     /** When this cache file was written (ms): the racy-write rule compares mtimes with it. */
     writtenAtMs: number;
-    /** relative path → [dev, ino, size, mtimeNs, ctimeNs, sha256] as strings. */
-    entries: Record<string, [string, string, string, string, string, string]>;
+    /** relative path → ["dev:ino:size:mtimeNs:ctimeNs", sha256]: one string to compare per file keeps a no-change preview cheap. */
+    entries: Record<string, [string, string]>;
 }
 
 /** Where caches live: `$PULUMI_DELTA_CACHE_DIR`, else `$XDG_CACHE_HOME/pulumi-delta`, else `~/.cache/pulumi-delta`. */
@@ -44,7 +44,7 @@ const MAX_CACHE_BYTES = 256 * 1024 * 1024;
 export class HashCache {
     private readonly file: string;
     private previous: CacheFile["entries"] = {};
-    private previousWrittenAtMs = 0;
+    private racyFromNs = 0n;
     private readonly next: CacheFile["entries"] = {};
     /** Files hashed (not served from the cache) since this object was made. */
     hashed = 0;
@@ -57,9 +57,10 @@ export class HashCache {
         this.file = path.join(dir, "hashes", crypto.createHash("sha256").update(path.resolve(root)).digest("hex").slice(0, 32) + ".json");
         try {
             const parsed = JSON.parse(fs.readFileSync(this.file, "utf8")) as CacheFile;
-            if (parsed.version === 1) {
+            if (parsed.version === 2) {
                 this.previous = parsed.entries;
-                this.previousWrittenAtMs = parsed.writtenAtMs;
+                // Entries of files modified in (or after) the second the cache was written are not trusted.
+                this.racyFromNs = BigInt(Math.floor(parsed.writtenAtMs / 1000)) * 1_000_000_000n;
             }
         } catch {
             // No cache yet, or an unreadable one: everything is hashed.
@@ -68,17 +69,17 @@ export class HashCache {
 
     /** The cached hash when `id` matches and is not racily new; else `compute()`'s, remembered. */
     hash(rel: string, id: FileIdentity, compute: () => string): string {
-        const key: [string, string, string, string, string] = [String(id.dev), String(id.ino), String(id.size), String(id.mtimeNs), String(id.ctimeNs)];
+        const key = `${id.dev}:${id.ino}:${id.size}:${id.mtimeNs}:${id.ctimeNs}`;
         const old = this.previous[rel];
-        const racy = id.mtimeNs / 1_000_000_000n >= BigInt(Math.floor(this.previousWrittenAtMs / 1000));
-        if (old && !racy && key.every((v, i) => old[i] === v)) {
+        const racy = id.mtimeNs >= this.racyFromNs;
+        if (old && !racy && old[0] === key) {
             this.next[rel] = old;
             this.reused++;
-            return old[5];
+            return old[1];
         }
         const sha = compute();
         this.hashed++;
-        this.next[rel] = [...key, sha];
+        this.next[rel] = [key, sha];
         return sha;
     }
 
@@ -88,7 +89,7 @@ export class HashCache {
         if (this.hashed === 0 && Object.keys(this.previous).length === this.reused) return;
         try {
             fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-            const body: CacheFile = { version: 1, writtenAtMs: Date.now(), entries: this.next };
+            const body: CacheFile = { version: 2, writtenAtMs: Date.now(), entries: this.next };
             const tmp = `${this.file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`;
             fs.writeFileSync(tmp, JSON.stringify(body), { mode: 0o600 });
             fs.renameSync(tmp, this.file);

@@ -12,6 +12,7 @@ import {
     DEFAULT_USER,
     describeConnection,
 } from "../connection";
+import { HostHasher } from "./hostHasher";
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
 import { chownFailure, chownScript, parseSha256, sha256Script } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
@@ -284,6 +285,8 @@ export class SshTransport implements Transport {
     private home?: string;
     /** A second SFTP session for copy-data, which blocks the session it runs on. */
     private copySession?: Promise<SFTPWrapper>;
+    /** A hashing shell opened ahead of need (see prepareSha256). */
+    private hasher?: HostHasher;
 
     constructor(
         private readonly conn: ConnectionInputs,
@@ -593,7 +596,18 @@ export class SshTransport implements Transport {
      * `sha256sum`; undefined when the host has neither (exit 127 below), so
      * the caller can fall back to a whole-file upload.
      */
+    prepareSha256(): void {
+        this.hasher ??= new HostHasher(this.client);
+    }
+
     async sha256(p: string): Promise<string | undefined> {
+        if (this.hasher) {
+            const a = await this.hasher.hash(p);
+            if (a.kind === "hash") return a.hex;
+            if (a.kind === "no-tool") return undefined;
+            if (a.kind === "failed") this.fail("hash", p, new Error(a.message));
+            // unavailable: one exec instead.
+        }
         const r = await this.exec(sha256Script(p));
         if (r.code === 127) return undefined;
         const hex = parseSha256(r.stdout);
@@ -678,6 +692,7 @@ export class SshTransport implements Transport {
         const copy = this.copySession;
         this.copySession = undefined;
         if (copy) (await copy.catch(() => undefined))?.end();
+        this.hasher?.close();
         this.sftp.end();
         this.client.end();
         for (const h of [...this.hops].reverse()) h.end();

@@ -116,6 +116,12 @@ export interface Transport {
      * then fall back to sending it whole, which hashes what it sends.
      */
     sha256(path: string): Promise<string | undefined>;
+    /**
+     * A hint that {@link sha256} will be called soon (a patch is starting).
+     * SSH opens its hashing shell now, so the shell's start-up overlaps the
+     * transfer instead of following it. Optional; no effect elsewhere.
+     */
+    prepareSha256?(): void;
     /** Runs a command in the host's shell. */
     exec(command: string, options?: ExecOptions): Promise<ExecResult>;
     close(): Promise<void>;
