@@ -278,7 +278,9 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             deployed: undefined,
             createdDirs: undefined,
         } satisfies Record<keyof DeltaDeploymentProviderInputs | "lastDelta" | "lastRecord" | "deployed" | "createdDirs", unknown>;
-        const files = new DeltaDeploymentFiles(name, inputs, { parent: this, additionalSecretOutputs: ["credentials"] });
+        // A component's dependsOn does not reach its children: hand it to the resource that does the work, so
+        // `new DeltaDeployment(…, { dependsOn: [vm] })` waits for the VM and the engine records it.
+        const files = new DeltaDeploymentFiles(name, inputs, { parent: this, additionalSecretOutputs: ["credentials"], dependsOn: opts?.dependsOn });
         this.manifestDigest = files.manifestDigest;
         this.fileCount = files.fileCount;
         this.totalBytes = files.totalBytes;
