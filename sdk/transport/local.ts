@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { chownFailure, chownScript } from "./shell";
+import { AccountIdCache } from "./accountIds";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 const COPY_BUFFER = 1024 * 1024;
@@ -50,6 +50,8 @@ async function copyBetween(from: string, to: string, ranges: readonly ByteRange[
 /** The machine that runs Pulumi, through plain fs calls. */
 export class LocalTransport implements Transport {
     readonly host = "local";
+    /** Owner and group names, resolved once. */
+    private readonly accountIds = new AccountIdCache((command) => this.exec(command));
 
     private fail(verb: string, p: string, err: unknown): never {
         const e = err as NodeJS.ErrnoException;
@@ -235,11 +237,16 @@ export class LocalTransport implements Transport {
         }
     }
 
-    /** Through the system's `chown`, so names resolve exactly as on a remote host (NSS, LDAP users included). */
+    /** Names resolve through the system's `id` and `getent` (NSS, LDAP users included), once; then each file by number. */
     async chown(p: string, owner: string | undefined, group: string | undefined): Promise<void> {
         if (owner === undefined && group === undefined) return;
-        const r = await this.exec(chownScript(p, owner, group));
-        if (r.code !== 0) this.fail("set the owner of", p, new Error(chownFailure(r.code, r.stderr || r.stdout, owner, group)));
+        try {
+            const { uid, gid } = await this.accountIds.resolve(owner, group);
+            // -1 leaves that part as it is.
+            await fs.promises.lchown(p, uid ?? -1, gid ?? -1);
+        } catch (err) {
+            this.fail("set the owner of", p, err);
+        }
     }
 
     async unlink(p: string): Promise<void> {

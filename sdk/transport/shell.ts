@@ -45,9 +45,42 @@ export function chownScript(p: string, owner: string | undefined, group: string 
     return [...checks, `chown -h ${shQuote(spec)} ${shQuote(p)}`].join("; ");
 }
 
+/** Exit code of {@link accountIdsScript} when the host cannot look group names up. */
+export const NO_GETENT = 69;
+
+/**
+ * Prints `<uid> <gid>` for an owner and a group (names or numbers; a part
+ * left out prints `-`), so that files can then be chowned by number over
+ * SFTP or fs, one cheap request each, instead of one shell per file. Exits
+ * {@link NO_SUCH_USER} / {@link NO_SUCH_GROUP} when a name does not resolve.
+ */
+export function accountIdsScript(owner: string | undefined, group: string | undefined): string {
+    const lines: string[] = [];
+    if (owner === undefined) lines.push("u=-");
+    else if (NUMERIC.test(owner)) lines.push(`u=${owner}`);
+    else lines.push(`u=$(id -u ${shQuote(owner)} 2>/dev/null) || exit ${NO_SUCH_USER}`);
+    if (group === undefined) lines.push("g=-");
+    else if (NUMERIC.test(group)) lines.push(`g=${group}`);
+    else {
+        lines.push(`command -v getent >/dev/null 2>&1 || exit ${NO_GETENT}`);
+        // "name:x:gid:members" → gid
+        lines.push(`g=$(getent group ${shQuote(group)} 2>/dev/null) || exit ${NO_SUCH_GROUP}`, 'g=${g#*:}', 'g=${g#*:}', 'g=${g%%:*}');
+    }
+    lines.push('echo "$u $g"');
+    return lines.join("; ");
+}
+
+/** The ids {@link accountIdsScript} printed (undefined for a part left out), or undefined when the output is not that. */
+export function parseAccountIds(stdout: string): { uid?: number; gid?: number } | undefined {
+    const m = /^(-|\d+) (-|\d+)\s*$/.exec(stdout.trim());
+    if (!m) return undefined;
+    return { ...(m[1] === "-" ? {} : { uid: Number(m[1]) }), ...(m[2] === "-" ? {} : { gid: Number(m[2]) }) };
+}
+
 /** What a failed {@link chownScript} means, for a TransportError's cause. */
 export function chownFailure(code: number | null, output: string, owner: string | undefined, group: string | undefined): string {
     if (code === NO_SUCH_USER) return `no such user ${JSON.stringify(owner)} on the host; create it there or set owner to an existing user`;
+    if (code === NO_GETENT) return `the host has no getent to look up group ${JSON.stringify(group)}; give the group's numeric id instead`;
     if (code === NO_SUCH_GROUP) return `no such group ${JSON.stringify(group)} on the host; create it there or set group to an existing group`;
     return output.trim() || `chown exited with code ${code}`;
 }

@@ -14,7 +14,8 @@ import {
 } from "../connection";
 import { HostHasher } from "./hostHasher";
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
-import { chownFailure, chownScript, parseSha256, sha256Script } from "./shell";
+import { AccountIdCache } from "./accountIds";
+import { parseSha256, sha256Script } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
@@ -285,6 +286,8 @@ export class SshTransport implements Transport {
     private home?: string;
     /** A second SFTP session for copy-data, which blocks the session it runs on. */
     private copySession?: Promise<SFTPWrapper>;
+    /** Owner and group names, resolved on the host once. */
+    private readonly accountIds = new AccountIdCache((command) => this.exec(command));
     /** A hashing shell opened ahead of need (see prepareSha256). */
     private hasher?: HostHasher;
 
@@ -622,8 +625,19 @@ export class SshTransport implements Transport {
     /** Through `chown` on the host: SFTP's setstat takes numeric ids only, and names must resolve there. */
     async chown(p: string, owner: string | undefined, group: string | undefined): Promise<void> {
         if (owner === undefined && group === undefined) return;
-        const r = await this.exec(chownScript(p, owner, group));
-        if (r.code !== 0) this.fail("set the owner of", p, new Error(chownFailure(r.code, r.stderr || r.stdout, owner, group)));
+        try {
+            let { uid, gid } = await this.accountIds.resolve(owner, group);
+            // SFTP sets uid and gid together: the part not asked for keeps the file's own.
+            if (uid === undefined || gid === undefined) {
+                const st = await sftpCall<import("ssh2").Stats>((cb) => this.sftp.lstat(p, cb));
+                uid ??= st.uid;
+                gid ??= st.gid;
+            }
+            const [u, g] = [uid, gid];
+            await sftpCall<void>((cb) => this.sftp.chown(p, u, g, cb));
+        } catch (err) {
+            this.fail("set the owner of", p, err);
+        }
     }
 
     async unlink(p: string): Promise<void> {

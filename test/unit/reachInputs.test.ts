@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { validateInputs } from "../../sdk/providers/deltaDeploymentInputs";
 import { sudoRefusal } from "../../sdk/transport/sudo";
-import { chownFailure, chownScript, NO_SUCH_GROUP, NO_SUCH_USER } from "../../sdk/transport/shell";
+import { execFileSync } from "child_process";
+import { accountIdsScript, chownFailure, chownScript, NO_SUCH_GROUP, NO_SUCH_USER, parseAccountIds } from "../../sdk/transport/shell";
 
 const base = { name: "site", source: "/src", kind: "file" as const, destination: "/etc/nginx/conf.d/app.conf", onDestroy: "restore" as const, manifestDigest: "d", fileCount: 1, totalBytes: 1 };
 
@@ -43,5 +44,31 @@ describe("chown script", () => {
         assert.strictEqual(chownFailure(NO_SUCH_USER, "", "www", undefined), 'no such user "www" on the host; create it there or set owner to an existing user');
         assert.strictEqual(chownFailure(NO_SUCH_GROUP, "", undefined, "web"), 'no such group "web" on the host; create it there or set group to an existing group');
         assert.strictEqual(chownFailure(1, "chown: changing ownership of '/x': Operation not permitted\n", "www", undefined), "chown: changing ownership of '/x': Operation not permitted");
+    });
+});
+
+describe("account ids script", () => {
+    /** The script as /bin/sh runs it here: exit code and output. */
+    function run(owner: string | undefined, group: string | undefined): { code: number; out: string } {
+        try {
+            return { code: 0, out: execFileSync("sh", ["-c", accountIdsScript(owner, group)], { encoding: "utf8" }) };
+        } catch (err) {
+            return { code: (err as { status: number }).status, out: "" };
+        }
+    }
+    it("prints uid and gid of names and numbers, - for a part not asked for", () => {
+        assert.deepStrictEqual(parseAccountIds(run("root", "root").out), { uid: 0, gid: 0 });
+        assert.deepStrictEqual(parseAccountIds(run("1234", undefined).out), { uid: 1234 });
+        assert.deepStrictEqual(parseAccountIds(run(undefined, "0").out), { gid: 0 });
+        const nobody = Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" }));
+        assert.deepStrictEqual(parseAccountIds(run("nobody", undefined).out), { uid: nobody });
+    });
+    it("exits with the code that names the missing user or group", () => {
+        assert.strictEqual(run("pd-no-such-user", "root").code, NO_SUCH_USER);
+        assert.strictEqual(run("root", "pd-no-such-group").code, NO_SUCH_GROUP);
+    });
+    it("quotes names", () => {
+        assert.strictEqual(accountIdsScript("a'b", undefined), "u=$(id -u 'a'\\''b' 2>/dev/null) || exit 67; g=-; echo \"$u $g\"");
+        assert.strictEqual(parseAccountIds("garbage"), undefined);
     });
 });
