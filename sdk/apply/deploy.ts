@@ -225,22 +225,28 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         throw err;
     }
 
-    // Committed: drop what only an undo would have needed.
-    await t.removeTree(staging);
-    // Drop the backups by name (no walk of the folder): one request per file, many in flight.
-    const kept = ops.filter((op) => op.op === "remove" || op.saved === "backup").map((op) => backupPath(layout, op.slot));
-    await forEachLimit(kept, COMMITS_IN_FLIGHT, (f) => t.unlink(f).catch(() => undefined));
-    if (kept.length) await t.rmdir(layout.backup).catch(() => t.removeTree(layout.backup));
+    // Committed. Dropping what only an undo would have needed (freeing a large
+    // backup takes the filesystem a while) runs alongside the bookkeeping.
+    const dropUndoData = async () => {
+        await t.removeTree(staging);
+        // The backups by name (no walk of the folder): one request per file, many in flight.
+        const kept = ops.filter((op) => op.op === "remove" || op.saved === "backup").map((op) => backupPath(layout, op.slot));
+        await forEachLimit(kept, COMMITS_IN_FLIGHT, (f) => t.unlink(f).catch(() => undefined));
+        if (kept.length) await t.rmdir(layout.backup).catch(() => t.removeTree(layout.backup));
+    };
     const allCreated = new Set([...createdBefore, ...createdNow.filter((d) => d !== staging && !d.startsWith(staging + "/"))]);
-    if (delta.removed.length) {
-        const candidates = [...allCreated].filter((d) => delta.removed.some((p) => targetPath(destination, next.kind, p).startsWith(d + "/")));
-        for (const d of await files.removeEmptyDirs(candidates)) allCreated.delete(d);
-    }
-    await index.afterCommit(previous, next, delta, destination, (line) => req.log?.(`${req.name ?? destination}: ${line}`));
-    req.log?.(
-        `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
-    );
-    const record = await recordDeployment(t, layout, req, id, startedAt, planned);
+    const bookkeeping = async () => {
+        if (delta.removed.length) {
+            const candidates = [...allCreated].filter((d) => delta.removed.some((p) => targetPath(destination, next.kind, p).startsWith(d + "/")));
+            for (const d of await files.removeEmptyDirs(candidates)) allCreated.delete(d);
+        }
+        await index.afterCommit(previous, next, delta, destination, (line) => req.log?.(`${req.name ?? destination}: ${line}`));
+        req.log?.(
+            `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
+        );
+        return recordDeployment(t, layout, req, id, startedAt, planned);
+    };
+    const [, record] = await Promise.all([dropUndoData(), bookkeeping()]);
     return { delta, bytesSent, createdDirs: [...allCreated].sort(), record };
 }
 

@@ -1,5 +1,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as pathModule from "path";
+import { Worker } from "worker_threads";
 
 /**
  * Content-defined chunking (FastCDC, Xia et al. 2016/2020) for large files.
@@ -122,10 +124,12 @@ export class Chunker {
     private readonly maskS: number;
     private readonly maskL: number;
     private pending: Buffer = Buffer.alloc(0);
-    private offset = 0;
+    private offset: number;
     private readonly out: Chunk[] = [];
 
-    constructor(params: ChunkParams = DEFAULT_CHUNK_PARAMS) {
+    /** `startOffset`: the file offset of the first byte pushed (chunk offsets are the file's). */
+    constructor(params: ChunkParams = DEFAULT_CHUNK_PARAMS, startOffset = 0) {
+        this.offset = startOffset;
         validateChunkParams(params);
         this.p = { ...params };
         const bits = log2Exact(params.avg);
@@ -139,6 +143,11 @@ export class Chunker {
         const pos = this.cut(buf, false);
         // Copy the tail: `data` may be a block the caller reuses.
         this.pending = Buffer.from(buf.subarray(pos));
+    }
+
+    /** The chunks emitted so far (certain whatever follows), in file order. */
+    get emitted(): readonly Chunk[] {
+        return this.out;
     }
 
     /** Ends the input and returns every chunk, in file order. */
@@ -194,19 +203,105 @@ export function chunkFileSync(path: string, params: ChunkParams = DEFAULT_CHUNK_
     return c.finish();
 }
 
-/** Like {@link chunkFileSync}, but lets the event loop run between blocks. */
-export async function chunkFile(path: string, params: ChunkParams = DEFAULT_CHUNK_PARAMS): Promise<Chunk[]> {
-    const c = new Chunker(params);
-    const fh = await fs.promises.open(path, "r");
+/**
+ * Chunks bytes `[start, end)` of a file as if the file began at `start`
+ * (offsets are the file's), the last chunk ending at `end`. Run in a worker
+ * by {@link chunkFile} for the second half of a large file.
+ */
+export function chunkRangeSync(path: string, start: number, end: number, params: ChunkParams = DEFAULT_CHUNK_PARAMS): Chunk[] {
+    const c = new Chunker(params, start);
+    const fd = fs.openSync(path, "r");
     try {
         const block = Buffer.allocUnsafe(Math.max(READ_BLOCK, params.max));
-        for (;;) {
-            const { bytesRead } = await fh.read(block, 0, block.length, null);
-            if (bytesRead === 0) break;
-            c.push(block.subarray(0, bytesRead));
+        for (let at = start; at < end; ) {
+            const n = fs.readSync(fd, block, 0, Math.min(block.length, end - at), at);
+            if (n === 0) break;
+            c.push(block.subarray(0, n));
+            at += n;
         }
+    } finally {
+        fs.closeSync(fd);
+    }
+    return c.finish();
+}
+
+/** Files at least this large are chunked on two threads by {@link chunkFile}; below it a thread costs more than it saves. */
+export const PARALLEL_CHUNKING_MIN = 32 * 1024 * 1024;
+/** How far past the middle the first thread may go looking for a boundary the second one also found. */
+const RESYNC_WINDOW = 64 * 1024 * 1024;
+/** Bytes fed per step while looking for that boundary: a few maximum-size chunks. */
+const RESYNC_STEP = 1024 * 1024;
+
+/** How often {@link chunkFile} joined a worker's chunks to its own at a shared boundary (tests read it to know the two-thread path ran). */
+export const twoThreadChunking = { joined: 0 };
+
+/** The second half's chunks from a worker thread; undefined if the worker failed (the caller then goes on alone). */
+function chunkInWorker(path: string, start: number, end: number, params: ChunkParams): Promise<Chunk[] | undefined> {
+    return new Promise((resolve) => {
+        let worker: Worker;
+        try {
+            worker = new Worker(pathModule.join(__dirname, "chunkWorker.js"), { workerData: { path, start, end, params } });
+        } catch {
+            return resolve(undefined);
+        }
+        worker.once("message", (chunks: Chunk[]) => resolve(chunks));
+        worker.once("error", () => resolve(undefined));
+        worker.once("exit", () => resolve(undefined));
+    });
+}
+
+/**
+ * Chunks a file, never holding it whole, letting the event loop run between
+ * blocks. A large file is chunked on two threads, giving the same chunks as
+ * one thread would: a worker chunks the second half from its middle while
+ * this thread chunks the first half, then this thread goes on past the
+ * middle until it ends a chunk exactly where one of the worker's chunks
+ * starts. A boundary depends only on the bytes since the chunk's start, so
+ * from such a shared boundary on the worker's chunks are the sequential
+ * ones; this takes a chunk or two, as boundaries resynchronize quickly.
+ */
+export async function chunkFile(path: string, params: ChunkParams = DEFAULT_CHUNK_PARAMS): Promise<Chunk[]> {
+    const fh = await fs.promises.open(path, "r");
+    try {
+        const size = (await fh.stat()).size;
+        const mid = size >= PARALLEL_CHUNKING_MIN ? Math.floor(size / 2) : size;
+        const second = mid < size ? chunkInWorker(path, mid, size, params) : Promise.resolve(undefined);
+        const c = new Chunker(params);
+        const block = Buffer.allocUnsafe(Math.max(READ_BLOCK, params.max));
+        let at = 0;
+        const feed = async (upTo: number): Promise<boolean> => {
+            const { bytesRead } = await fh.read(block, 0, Math.min(block.length, upTo - at), at);
+            if (bytesRead === 0) return false;
+            c.push(block.subarray(0, bytesRead));
+            at += bytesRead;
+            return true;
+        };
+        while (at < mid && (await feed(mid))) {
+            // read until the middle
+        }
+        const tail = await second;
+        if (tail && tail.length) {
+            const starts = new Map(tail.map((ch, i) => [ch.offset, i]));
+            let checked = 0;
+            for (;;) {
+                const done = c.emitted;
+                for (; checked < done.length; checked++) {
+                    const end = done[checked].offset + done[checked].length;
+                    const i = starts.get(end);
+                    if (i !== undefined) {
+                        twoThreadChunking.joined++;
+                        return [...done.slice(0, checked + 1), ...tail.slice(i)];
+                    }
+                }
+                if (at >= size || at - mid > RESYNC_WINDOW || !(await feed(Math.min(size, at + RESYNC_STEP)))) break;
+            }
+        }
+        // No shared boundary (or no worker): finish alone.
+        while (at < size && (await feed(size))) {
+            // read to the end
+        }
+        return c.finish();
     } finally {
         await fh.close();
     }
-    return c.finish();
 }

@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Chunk, chunkBuffer, chunkFile, chunkFileSync, Chunker, ChunkParams, DEFAULT_CHUNK_PARAMS, GEAR } from "../../sdk/manifest";
+import { Chunk, chunkBuffer, chunkFile, chunkFileSync, Chunker, ChunkParams, DEFAULT_CHUNK_PARAMS, GEAR, PARALLEL_CHUNKING_MIN, twoThreadChunking } from "../../sdk/manifest";
 
 /** Deterministic bytes (xorshift32), so failures reproduce. */
 function seeded(n: number, seed: number): Buffer {
@@ -115,6 +115,29 @@ describe("content-defined chunking", () => {
                 referenceCuts(data, p),
                 `min=${p.min} avg=${p.avg} max=${p.max}`,
             );
+        }
+    });
+
+    it("gives a large file the chunks of one thread when it chunks on two (random, edited, and boundary-less data)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pd-chunk2-"));
+        try {
+            const file = path.join(dir, "f.bin");
+            const random = seeded(PARALLEL_CHUNKING_MIN + 3 * 1024 * 1024 + 777, 11);
+            // An insert just before the middle moves where the two threads' boundaries meet.
+            const edited = Buffer.concat([random.subarray(0, random.length / 2 - 5000), Buffer.from("inserted"), random.subarray(random.length / 2 - 5000)]);
+            // All zeros: no content boundary, every chunk is max-size from the start, so the worker's
+            // boundaries (from the middle) never meet the sequential ones and one thread finishes alone.
+            const zeros = Buffer.alloc(PARALLEL_CHUNKING_MIN + 7);
+            for (const [data, joins] of [[random, true], [edited, true], [zeros, false]] as const) {
+                fs.writeFileSync(file, data);
+                const whole = chunkFileSync(file);
+                assertTiles(whole, data.length);
+                const before = twoThreadChunking.joined;
+                assert.deepStrictEqual(await chunkFile(file), whole);
+                assert.strictEqual(twoThreadChunking.joined - before, joins ? 1 : 0, "the worker's chunks were joined at a shared boundary");
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
