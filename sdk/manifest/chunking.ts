@@ -235,8 +235,8 @@ const RESYNC_STEP = 1024 * 1024;
 /** How often {@link chunkFile} joined a worker's chunks to its own at a shared boundary (tests read it to know the two-thread path ran). */
 export const twoThreadChunking = { joined: 0 };
 
-/** The second half's chunks from a worker thread; undefined if the worker failed (the caller then goes on alone). */
-function chunkInWorker(path: string, start: number, end: number, params: ChunkParams): Promise<Chunk[] | undefined> {
+/** The chunks of bytes `[start, end)` of a file, made on a worker thread; undefined if the worker failed (the caller then chunks on its own). */
+export function chunkInWorker(path: string, start: number, end: number, params: ChunkParams = DEFAULT_CHUNK_PARAMS): Promise<Chunk[] | undefined> {
     return new Promise((resolve) => {
         let worker: Worker;
         try {

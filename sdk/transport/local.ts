@@ -135,7 +135,7 @@ export class LocalTransport implements Transport {
         }
     }
 
-    async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void, tap?: (data: Buffer) => void): Promise<UploadResult> {
+    async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
         const hash = crypto.createHash("sha256");
         const buf = Buffer.allocUnsafe(COPY_BUFFER);
         let bytes = 0;
@@ -148,7 +148,6 @@ export class LocalTransport implements Transport {
                 const { bytesRead } = await src.read(buf, 0, buf.length, null);
                 if (bytesRead === 0) break;
                 hash.update(buf.subarray(0, bytesRead));
-                tap?.(buf.subarray(0, bytesRead));
                 await dst.write(buf, 0, bytesRead);
                 bytes += bytesRead;
                 onBytes?.(bytesRead);

@@ -408,10 +408,10 @@ export class SshTransport implements Transport {
         }
     }
 
-    async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void, tap?: (data: Buffer) => void): Promise<UploadResult> {
+    async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
         try {
             const size = (await fs.promises.stat(localPath)).size;
-            return size <= SMALL_UPLOAD ? await this.uploadSmall(localPath, remotePath, mode, onBytes, tap) : await this.uploadStream(localPath, remotePath, mode, onBytes, tap);
+            return size <= SMALL_UPLOAD ? await this.uploadSmall(localPath, remotePath, mode, onBytes) : await this.uploadStream(localPath, remotePath, mode, onBytes);
         } catch (err) {
             this.fail("upload", `${localPath} to ${remotePath}`, err);
         }
@@ -421,9 +421,8 @@ export class SshTransport implements Transport {
      * A small file in two round trips: open, then every write, the chmod and
      * the close sent together (the server answers requests in order).
      */
-    private async uploadSmall(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void, tap?: (data: Buffer) => void): Promise<UploadResult> {
+    private async uploadSmall(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
         const data = fs.readFileSync(localPath);
-        tap?.(data);
         const sha256 = crypto.createHash("sha256").update(data).digest("hex");
         const handle = await sftpCall<Buffer>((cb) => this.sftp.open(remotePath, "w", { mode }, cb));
         const pending: Promise<void>[] = [];
@@ -443,7 +442,7 @@ export class SshTransport implements Transport {
     }
 
     /** A large file streamed with several writes in flight, never whole in memory. */
-    private async uploadStream(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void, tap?: (data: Buffer) => void): Promise<UploadResult> {
+    private async uploadStream(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
         const hash = crypto.createHash("sha256");
         let bytes = 0;
         let local: fs.promises.FileHandle | undefined;
@@ -457,7 +456,6 @@ export class SshTransport implements Transport {
                 const { bytesRead } = await local.read(buf, 0, WRITE_SIZE, null);
                 if (bytesRead === 0) break;
                 hash.update(buf.subarray(0, bytesRead));
-                tap?.(buf.subarray(0, bytesRead));
                 await window.write(buf, bytesRead, pos);
                 pos += bytesRead;
             }

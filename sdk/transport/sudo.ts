@@ -223,10 +223,10 @@ export class SudoTransport implements Transport {
         return this.uploads;
     }
 
-    async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void, tap?: (data: Buffer) => void): Promise<UploadResult> {
+    async upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult> {
         const dir = await this.uploadDir();
         const temp = `${dir}/${++this.uploadCount}`;
-        const sent = await this.inner.upload(localPath, temp, mode, onBytes, tap);
+        const sent = await this.inner.upload(localPath, temp, mode, onBytes);
         const t = shQuote(temp);
         // Root owns what root deploys (owner/group may change it next); chown clears set-id bits, so the mode goes after it.
         await this.must("move", `${temp} to ${remotePath}`, `chown 0:0 ${t} && chmod ${mode.toString(8)} ${t} && mv -f -T ${t} ${shQuote(remotePath)}`).catch(async (err) => {

@@ -70,8 +70,8 @@ export interface Transport {
     createExclusive(path: string, data: string): Promise<boolean>;
     /** Writes a small file in one go (records, journals). */
     writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
-    /** Streams a local file to the host, hashing what it sends; `tap` sees every block read, in order (e.g. to chunk it on the way). */
-    upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void, tap?: (data: Buffer) => void): Promise<UploadResult>;
+    /** Streams a local file to the host, hashing what it sends (so callers can check it against the manifest). */
+    upload(localPath: string, remotePath: string, mode: number, onBytes?: (n: number) => void): Promise<UploadResult>;
     /** Replaces `to` with `from` atomically (POSIX rename semantics). */
     rename(from: string, to: string): Promise<void>;
     /** Adds a second name for a file; both must be on one filesystem. */
