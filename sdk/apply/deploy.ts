@@ -53,6 +53,23 @@ export interface DeployResult {
 
 export class DeployError extends Error {}
 
+/** `dirs` and all their ancestors, grouped by depth, shallowest first. */
+function foldersByDepth(dirs: Iterable<string>): string[][] {
+    const all = new Set<string>();
+    for (const dir of dirs) {
+        for (let d = dir; !all.has(d); d = path.posix.dirname(d)) {
+            all.add(d);
+            if (d === path.posix.dirname(d)) break;
+        }
+    }
+    const levels: string[][] = [];
+    for (const d of [...all].sort()) {
+        const depth = d === "/" ? 0 : d.split("/").length - 1;
+        (levels[depth] ??= []).push(d);
+    }
+    return levels.filter((l) => l !== undefined);
+}
+
 /** The nearest existing directory at or above `p` (what a new path's filesystem will be). */
 async function nearestExisting(t: Transport, p: string): Promise<string> {
     for (let d = p; ; d = path.posix.dirname(d)) {
@@ -134,7 +151,12 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         // 1. Stage: nothing at the destination changes yet.
         const parents = new Set(puts.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
         createdNow.push(...(await files.ensureDir(staging, 0o700)));
-        for (const dir of [...parents].sort()) createdNow.push(...(await files.ensureDir(dir)));
+        // Folders level by level, each level's many at a time: a parent is always made before its children.
+        for (const level of foldersByDepth(parents)) {
+            await forEachLimit(level, COMMITS_IN_FLIGHT, async (dir) => {
+                createdNow.push(...(await files.ensureDir(dir)));
+            });
+        }
         const freshDirs = new Set(createdNow);
         const meter = new ProgressMeter(req.name ?? destination, puts.length, putBytes, req.log, req.progressIntervalMs);
         const staged = new Map<string, string>();
