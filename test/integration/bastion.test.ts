@@ -5,16 +5,7 @@ import { connectSsh } from "../../sdk/transport";
 import { outputValues, StackOptions, TestBackend, testBackend, withStack } from "../helpers/pulumi";
 import { IsolatedNetwork, isolatedNetwork, Sshd, startSshd } from "../helpers/sshd";
 import { tempDir } from "../helpers/tree";
-
-/** What a promise rejected with, as one string. */
-async function failure(p: Promise<unknown>): Promise<string> {
-    try {
-        await p;
-    } catch (err) {
-        return (err as Error).message;
-    }
-    throw new Error("expected the operation to fail");
-}
+import { failure } from "../helpers/failure";
 
 function logLines(sshd: Sshd, pattern: RegExp): string[] {
     // The jump host's sshd -i writes its log only once a connection arrives.

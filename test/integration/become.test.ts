@@ -6,16 +6,7 @@ import * as path from "path";
 import { DEFAULT_ROOT_STATE_DIR, destinationKey } from "../../sdk/apply";
 import { outputValues, StackOptions, TestBackend, testBackend, withStack } from "../helpers/pulumi";
 import { authorizeKey, Sshd, startSshd } from "../helpers/sshd";
-
-/** What a promise rejected with, as one string. */
-async function failure(p: Promise<unknown>): Promise<string> {
-    try {
-        await p;
-    } catch (err) {
-        return (err as Error).message;
-    }
-    throw new Error("expected the operation to fail");
-}
+import { failure } from "../helpers/failure";
 
 function uidOf(user: string): number {
     return Number(execFileSync("id", ["-u", user], { encoding: "utf8" }).trim());

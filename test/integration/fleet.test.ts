@@ -7,6 +7,7 @@ import { fleetProblems, rolloutBatches } from "../../sdk/components/deltaFleet";
 import { collector, newStack, outputValues, REPO, StackOptions, TestBackend, testBackend, withStack } from "../helpers/pulumi";
 import { IsolatedNetwork, Sshd, startSshd } from "../helpers/sshd";
 import { filesOf, resetTree, tempDir, TreeSpec } from "../helpers/tree";
+import { failure } from "../helpers/failure";
 
 const RELEASE: TreeSpec = {
     "index.html": "<h1>edge v1</h1>\n",
@@ -50,16 +51,6 @@ interface TestHost {
     /** What the host sees at the shared mount path. */
     root: string;
     ns: IsolatedNetwork;
-}
-
-/** What `pulumi up` rejected with, as one string. */
-async function failure(p: Promise<unknown>): Promise<string> {
-    try {
-        await p;
-    } catch (err) {
-        return (err as Error).message;
-    }
-    throw new Error("expected the operation to fail");
 }
 
 /** Engine events of one operation: the step each resource took, and the errors reported against each. */

@@ -10,6 +10,7 @@ import { installedProgram, outputValues, StackOptions, TestBackend, testBackend,
 import { Nginx, startNginx } from "../helpers/nginx";
 import { Sshd, startSshd } from "../helpers/sshd";
 import { tempDir } from "../helpers/tree";
+import { failure } from "../helpers/failure";
 
 const ORIGINAL = "original\n";
 
@@ -24,16 +25,6 @@ function records(folder: string): DeltaRecord[] {
         .readdirSync(dir)
         .sort()
         .map((n) => JSON.parse(fs.readFileSync(path.join(dir, n), "utf8")) as DeltaRecord);
-}
-
-/** What `pulumi up` / `destroy` rejected with, as one string. */
-async function failure(p: Promise<unknown>): Promise<string> {
-    try {
-        await p;
-    } catch (err) {
-        return (err as Error).message;
-    }
-    throw new Error("expected the operation to fail");
 }
 
 for (const transport of ["ssh", "local"] as const) {
