@@ -121,7 +121,8 @@ export class DeltaFleet extends pulumi.ComponentResource {
                     (this.deployments[hostName] = new DeltaDeployment(
                         `${name}-${hostName}`,
                         { ...shared, connection: byName.get(hostName)!.connection },
-                        { parent: this, ...(after.length ? { transformations: [waitForPrevious] } : {}) },
+                        // The fleet's own dependsOn (e.g. the VMs) goes to every host's deployment, which hands it on.
+                        { parent: this, dependsOn: opts?.dependsOn, ...(after.length ? { transformations: [waitForPrevious] } : {}) },
                     )),
             );
         }
