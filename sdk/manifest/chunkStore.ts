@@ -1,6 +1,6 @@
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { keepNewest, writeCacheFile } from "./cacheFiles";
 import { Chunk } from "./chunking";
 import { defaultCacheDir } from "./hashCache";
 
@@ -71,16 +71,8 @@ export function loadChunks(sha256: string, dir = defaultCacheDir()): Chunk[] | u
 export function storeChunks(sha256: string, chunks: readonly Chunk[], dir = defaultCacheDir()): void {
     const file = fileFor(sha256, dir);
     try {
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-        const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`;
-        fs.writeFileSync(tmp, encodeChunks(chunks), { mode: 0o600 });
-        fs.renameSync(tmp, file);
-        const lists = fs
-            .readdirSync(path.dirname(file))
-            .filter((f) => f.endsWith(".pdc"))
-            .map((f) => ({ f, t: fs.statSync(path.join(path.dirname(file), f)).mtimeMs }))
-            .sort((a, b) => b.t - a.t);
-        for (const { f } of lists.slice(MAX_LISTS)) fs.rmSync(path.join(path.dirname(file), f), { force: true });
+        writeCacheFile(file, encodeChunks(chunks));
+        keepNewest(path.dirname(file), ".pdc", MAX_LISTS);
     } catch {
         // Not cached: the next patch of this file re-chunks or reads the host's copy.
     }

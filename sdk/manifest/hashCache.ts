@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { keepNewest, writeCacheFile } from "./cacheFiles";
 
 /**
  * What a file looked like when it was hashed. A cached hash is reused only
@@ -88,30 +89,11 @@ export class HashCache {
         // Nothing new and nothing gone: the file on disk already says all this (and stays older than the files, so nothing turns racy).
         if (this.hashed === 0 && Object.keys(this.previous).length === this.reused) return;
         try {
-            fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
             const body: CacheFile = { version: 2, writtenAtMs: Date.now(), entries: this.next };
-            const tmp = `${this.file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`;
-            fs.writeFileSync(tmp, JSON.stringify(body), { mode: 0o600 });
-            fs.renameSync(tmp, this.file);
-            prune(path.dirname(this.file));
+            writeCacheFile(this.file, JSON.stringify(body));
+            keepNewest(path.dirname(this.file), ".json", MAX_CACHE_FILES, MAX_CACHE_BYTES);
         } catch {
             // A cache that cannot be written costs time, never correctness.
         }
     }
-}
-
-function prune(dir: string): void {
-    const files = fs
-        .readdirSync(dir)
-        .filter((f) => f.endsWith(".json"))
-        .map((f) => {
-            const st = fs.statSync(path.join(dir, f));
-            return { f, mtimeMs: st.mtimeMs, size: st.size };
-        })
-        .sort((a, b) => b.mtimeMs - a.mtimeMs);
-    let bytes = 0;
-    files.forEach((e, i) => {
-        bytes += e.size;
-        if (i >= MAX_CACHE_FILES || bytes > MAX_CACHE_BYTES) fs.rmSync(path.join(dir, e.f), { force: true });
-    });
 }

@@ -1,6 +1,6 @@
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { keepNewest, writeCacheFile } from "./cacheFiles";
 import { decodeManifest, encodeManifest } from "./encode";
 import { defaultCacheDir } from "./hashCache";
 import { manifestDigest } from "./manifest";
@@ -28,16 +28,8 @@ export function storeManifest(m: Manifest, dir = defaultCacheDir()): string {
             fs.utimesSync(file, now, now);
             return digest;
         }
-        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-        const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`;
-        fs.writeFileSync(tmp, encodeManifest(m), { mode: 0o600 });
-        fs.renameSync(tmp, file);
-        const kept = fs
-            .readdirSync(path.dirname(file))
-            .filter((f) => f.endsWith(".pdm"))
-            .map((f) => ({ f, t: fs.statSync(path.join(path.dirname(file), f)).mtimeMs }))
-            .sort((a, b) => b.t - a.t);
-        for (const { f } of kept.slice(MAX_MANIFESTS)) fs.rmSync(path.join(path.dirname(file), f), { force: true });
+        writeCacheFile(file, encodeManifest(m));
+        keepNewest(path.dirname(file), ".pdm", MAX_MANIFESTS);
     } catch {
         // Not stored: the provider rebuilds it from the source.
     }
