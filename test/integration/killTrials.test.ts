@@ -1,0 +1,167 @@
+import * as assert from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { destinationKey } from "../../sdk/apply";
+import { hostSnapshot, HostSnapshot, plantHost } from "../helpers/hostTree";
+import { PHASES } from "../helpers/kill";
+import { formatMatrix, planTrials, runTrial, seeded, TrialResult, TrialWorld } from "../helpers/killTrial";
+import { newStack, setConfig, StackOptions, TestBackend, testBackend } from "../helpers/pulumi";
+import { Sshd, startSshd } from "../helpers/sshd";
+import { tempDir } from "../helpers/tree";
+
+/**
+ * Kill trials: `pulumi up` runs killed with SIGKILL — the CLI, or the
+ * provider the engine started — in each deployment phase (by the provider's
+ * phase markers) or at a random moment. The next `pulumi up` must succeed
+ * with no manual step on the host and leave it equal to the source plus the
+ * host's own files; destroy must give back the pre-deployment tree exactly.
+ * `PULUMI_DELTA_KILL_TRIALS` (default 8: two per phase) sets how many;
+ * `scripts/kill-trials.sh` runs 50 and prints the matrix.
+ */
+
+const TRIALS = Number(process.env.PULUMI_DELTA_KILL_TRIALS ?? 8);
+const DELAY_MS = Number(process.env.PULUMI_DELTA_KILL_DELAY_MS ?? 400);
+const SEED = Number(process.env.PULUMI_DELTA_KILL_SEED ?? Date.now() % 2 ** 31);
+const SMALL_FILES = 300;
+const LARGE_FILES = 3;
+const LARGE_BYTES = 8 * 1024 * 1024;
+
+/** v1: 300 small files in 10 folders and three 8 MB files. */
+function writeV1(dir: string, random: () => number): void {
+    for (let i = 0; i < SMALL_FILES; i++) {
+        const f = path.join(dir, `d${i % 10}`, `f${i}.txt`);
+        fs.mkdirSync(path.dirname(f), { recursive: true });
+        fs.writeFileSync(f, `file ${i}\n`.repeat(20 + Math.floor(random() * 300)));
+    }
+    fs.mkdirSync(path.join(dir, "big"), { recursive: true });
+    for (let i = 0; i < LARGE_FILES; i++) fs.writeFileSync(path.join(dir, "big", `blob${i}.bin`), crypto.randomBytes(LARGE_BYTES));
+}
+
+/** v2: 20 small files changed, 10 removed, 10 added in a new folder, 64 KiB of one large file rewritten. */
+function writeV2(v1: string, dir: string): void {
+    fs.cpSync(v1, dir, { recursive: true });
+    for (let i = 0; i < 20; i++) fs.appendFileSync(path.join(dir, `d${i % 10}`, `f${i}.txt`), "changed in v2\n");
+    for (let i = 20; i < 30; i++) fs.rmSync(path.join(dir, `d${i % 10}`, `f${i}.txt`));
+    fs.mkdirSync(path.join(dir, "new"));
+    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, "new", `n${i}.txt`), `new ${i}\n`);
+    const fd = fs.openSync(path.join(dir, "big", "blob1.bin"), "r+");
+    fs.writeSync(fd, crypto.randomBytes(64 * 1024), 0, 64 * 1024, 4 * 1024 * 1024);
+    fs.closeSync(fd);
+}
+
+describe(`kill trials: ${TRIALS} pulumi up runs killed with SIGKILL, each recovered by the next up (real engine, real sshd)`, function () {
+    let backend: TestBackend;
+    let sshd: Sshd;
+    let work: string;
+    let stack: Stack;
+    let world: TrialWorld;
+    let pristine: HostSnapshot;
+    const results: TrialResult[] = [];
+    const random = seeded(SEED);
+    const plans = planTrials(TRIALS, DELAY_MS, random);
+
+    const paths = () => {
+        const host = path.join(work, "host");
+        const destination = path.join(host, "srv", "app");
+        return { host, destination, stateDir: path.join(work, "state"), v1: path.join(work, "src-v1"), v2: path.join(work, "src-v2") };
+    };
+
+    function options(source: string): StackOptions {
+        const p = paths();
+        return {
+            fixture: "workflow",
+            config: { host: sshd.host, port: sshd.port, user: sshd.user, hostKey: sshd.hostKey, stateDir: p.stateDir, resources: [{ name: "site", source, destination: p.destination }] },
+            secrets: { privateKey: sshd.privateKey },
+        };
+    }
+
+    /** The host before any deployment: files at three deployed paths and the host's own beside them. */
+    function plant(): void {
+        const p = paths();
+        fs.rmSync(p.host, { recursive: true, force: true });
+        fs.rmSync(p.stateDir, { recursive: true, force: true });
+        plantHost(p.host, { srv: 0o755, "srv/app": 0o755, "srv/app/d0": 0o750, "srv/app/big": 0o755 }, {
+            "srv/app/d0/f0.txt": { content: "ORIGINAL f0\n", mode: 0o640 },
+            "srv/app/d1/f1.txt": { content: "ORIGINAL f1\n", mode: 0o600 },
+            "srv/app/big/blob0.bin": { content: "ORIGINAL blob\n", mode: 0o644 },
+            "srv/app/d0/own.txt": { content: "the host's own\n", mode: 0o644 },
+            "srv/app/local.conf": { content: "# local\n", mode: 0o600 },
+            "srv/beside.txt": { content: "neighbour\n", mode: 0o644 },
+        });
+    }
+
+    before(async () => {
+        backend = testBackend();
+        sshd = await startSshd();
+        work = tempDir("pd-it-kill-");
+        const p = paths();
+        writeV1(p.v1, random);
+        writeV2(p.v1, p.v2);
+        plant();
+        pristine = hostSnapshot(p.host);
+        stack = await newStack(backend, options(p.v1));
+        let current = p.v1;
+        world = {
+            backend,
+            get stack() {
+                return stack;
+            },
+            host: p.host,
+            at: "srv/app",
+            stateDir: p.stateDir,
+            folder: path.join(p.stateDir, destinationKey(p.destination)),
+            pristine,
+            useSource: async (version) => {
+                const next = version === "v1" ? p.v1 : p.v2;
+                if (next !== current) await setConfig(stack, options(next));
+                current = next;
+                return next;
+            },
+            delayMs: DELAY_MS,
+            markers: path.join(work, "markers"),
+        };
+    });
+
+    after(async () => {
+        if (results.length) {
+            const text = `kill trials (seed ${SEED}, phase delay ${DELAY_MS} ms, ${SMALL_FILES} small + ${LARGE_FILES} × 8 MiB files):\n${formatMatrix(results)}\n`;
+            console.log(`\n${text}`);
+            if (process.env.PULUMI_DELTA_KILL_MATRIX) fs.writeFileSync(process.env.PULUMI_DELTA_KILL_MATRIX, text);
+        }
+        if (stack) {
+            await stack.destroy().catch(() => undefined);
+            await stack.workspace.removeStack(stack.name, { force: true }).catch(() => undefined);
+        }
+        await sshd?.stop();
+        backend?.dispose();
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    for (const plan of plans) {
+        const moment = plan.trigger === "marker" ? `on entering ${plan.phase}` : `${plan.timerMs} ms after upload began`;
+        it(`trial ${plan.index}: kill -9 the ${plan.victim === "cli" ? "pulumi CLI" : "provider"} ${moment} (${plan.op})`, async () => {
+            const r = await runTrial(world, plan);
+            results.push(r);
+            if (r.error) {
+                // A fresh stack and host for the next trial, so one failure does not spoil the rest.
+                await stack.destroy().catch(() => stack.cancel().catch(() => undefined));
+                await stack.workspace.removeStack(stack.name, { force: true }).catch(() => undefined);
+                plant();
+                stack = await newStack(backend, options(paths().v1));
+                await world.useSource("v1");
+                assert.fail(r.error);
+            }
+        });
+    }
+
+    it("every phase got its share of the kills", function () {
+        if (results.length < plans.length) this.skip();
+        const need = TRIALS >= 50 ? 8 : Math.floor(Math.min(TRIALS, 8) / PHASES.length);
+        for (const phase of PHASES) {
+            const n = results.filter((r) => r.diedIn === phase).length;
+            assert.ok(n >= need, `${n} trials died in ${phase}, want at least ${need}`);
+        }
+    });
+});
