@@ -77,7 +77,7 @@ export function conflictMessage(conflicts: readonly Conflict[], targetOf: (slot:
         const o = cs[0].owner;
         const shown = cs.slice(0, 5).map((c) => targetOf(c.slot)).join(", ");
         const more = cs.length > 5 ? ` and ${cs.length - 5} more` : "";
-        return `${cs.length} path${cs.length === 1 ? "" : "s"} (${shown}${more}) belong to stack ${stack}, resource ${o.urn ?? o.name ?? "(unknown)"} (instance ${o.instance})`;
+        return `${cs.length} path${cs.length === 1 ? " (" : "s ("}${shown}${more}) ${cs.length === 1 ? "belongs" : "belong"} to stack ${stack}, resource ${o.urn ?? o.name ?? "(unknown)"} (instance ${o.instance})`;
     });
     const stacks = [...byStack.keys()].map((s) => JSON.stringify(s)).join(", ");
     return (
@@ -123,7 +123,10 @@ export function settleDeployment(ledger: Ledger, me: OwnerId, claim: Claim, next
         ledger.paths.delete(slot);
         if (r.restoredOriginal) ledger.originals.delete(slot);
     }
-    for (const id of claim.predecessors) ledger.owners.delete(id);
+    for (const id of claim.predecessors) {
+        ledger.owners.delete(id);
+        ledger.retire(id);
+    }
     ledger.owners.set(me.instance, { ...me, kind: next.kind, deployment: s.id, time: s.time, digest: s.digest, dirs: [...new Set(s.dirs)].sort() });
     ledger.lastOperation = s.id;
     ledger.pruneOwners();

@@ -389,6 +389,6 @@ async function recordDeployment(t: Transport, layout: HostLayout, req: DeployReq
             rollback.push({ file: op.target, action: "restore", backup: null });
         }
     }
-    const saved = await saveRecord(t, layout, { id, operation: "deploy", time: startedAt, destination: req.destination, owner: req.owner, name: req.name, changes, rollback }, req.log);
+    const saved = await saveRecord(t, layout, { id, operation: "deploy", time: startedAt, destination: req.destination, owner: { ...req.owner, instance: (req.identity ?? DIRECT_CALLER).instance }, name: req.name, changes, rollback }, req.log);
     return saved ? lastRecordOf(saved.record, saved.path) : undefined;
 }

@@ -144,6 +144,7 @@ export async function destroy(t: Transport, req: DestroyRequest): Promise<Destro
         const dirs = record?.dirs ?? [];
         const removedDirs = new Set(req.onDestroy === "retain" ? [] : await files.removeEmptyDirs(dirs));
         ledger.owners.delete(me.instance);
+        ledger.retire(me.instance);
         handOverDirs(ledger, me.instance, dirs.filter((d) => !removedDirs.has(d)), targetOf);
         ledger.pruneOwners();
         ledger.lastOperation = id;
@@ -156,7 +157,7 @@ export async function destroy(t: Transport, req: DestroyRequest): Promise<Destro
             await t.removeTree(layout.originals);
             await dropLargeFileIndex(t, layout);
         }
-        const saved = await saveRecord(t, layout, { id, operation: "destroy", time: startedAt, destination: req.destination, owner: req.owner, name: req.name, changes, rollback }, req.log);
+        const saved = await saveRecord(t, layout, { id, operation: "destroy", time: startedAt, destination: req.destination, owner: { ...req.owner, instance: me.instance }, name: req.name, changes, rollback }, req.log);
         result.recordPath = saved?.path;
     } finally {
         await release();

@@ -3,6 +3,7 @@ import * as path from "path";
 import { comparePaths, decodeManifest, decodeNumbers, decodePaths, encodeManifest, encodeNumbers, encodePaths, Manifest, ManifestEntry } from "../manifest";
 import type { Transport } from "../transport";
 import type { HostLayout } from "./layout";
+import { listRecords } from "./records";
 
 /**
  * Who deployed a path. A replaced resource keeps its URN (and its name), so
@@ -17,6 +18,8 @@ export interface OwnerId {
     /** The resource's name: for messages, and to recognise an owner converted from 0.1 state, whose URN is unknown. */
     name?: string;
 }
+
+const RETIRED_KEPT = 500;
 
 /** The identity of a program that calls deploy and destroy directly (benchmarks, tests of the apply layer): one owner for all its calls. */
 export const DIRECT_CALLER: OwnerId = { instance: "direct", name: "direct" };
@@ -57,12 +60,29 @@ export class Ledger {
         readonly owners = new Map<string, OwnerRecord>(),
         readonly paths = new Map<string, OwnedPath>(),
         readonly originals = new Set<string>(),
+        /**
+         * Instances replaced by a later one or destroyed. Their Pulumi state
+         * may still list paths (a replaced resource's delete runs after its
+         * replacement committed), and must never claim them back.
+         */
+        readonly retired = new Set<string>(),
     ) {}
+
+    /** Marks an instance as done with this destination; the newest few hundred are kept. */
+    retire(instance: string): void {
+        this.retired.delete(instance);
+        this.retired.add(instance);
+        for (const old of this.retired) {
+            if (this.retired.size <= RETIRED_KEPT) break;
+            this.retired.delete(old);
+        }
+    }
 
     slotsOf(instance: string): string[] {
         return [...this.paths].filter(([, p]) => p.owner === instance).map(([slot]) => slot);
     }
 
+    /** Nothing left to keep: the ledger file goes (retired instances then own nothing anywhere, and 0.1 state has nothing to claim). */
     isEmpty(): boolean {
         return this.owners.size === 0 && this.paths.size === 0 && this.originals.size === 0;
     }
@@ -104,6 +124,7 @@ interface StoredLedger {
     lastOperation: string;
     owners: Record<string, StoredOwner>;
     originals: string;
+    retired?: string[];
 }
 
 export function encodeLedger(l: Ledger): string {
@@ -123,7 +144,7 @@ export function encodeLedger(l: Ledger): string {
         const { instance: _instance, ...rest } = o;
         owners[id] = { ...rest, manifest: encodeManifest({ kind: o.kind, entries }), stamps: encodeNumbers(stamps), deployments };
     }
-    const stored: StoredLedger = { version: 1, destination: l.destination, lastOperation: l.lastOperation, owners, originals: encodePaths([...l.originals]) };
+    const stored: StoredLedger = { version: 1, destination: l.destination, lastOperation: l.lastOperation, owners, originals: encodePaths([...l.originals]), retired: [...l.retired] };
     return JSON.stringify(stored, null, 1) + "\n";
 }
 
@@ -146,6 +167,7 @@ export function decodeLedger(text: string, where: string): Ledger {
         });
     }
     for (const slot of decodePaths(s.originals)) l.originals.add(slot);
+    for (const r of s.retired ?? []) l.retired.add(r);
     return l;
 }
 
@@ -178,10 +200,21 @@ async function filesUnder(t: Transport, dir: string, rel = ""): Promise<string[]
 }
 
 /**
+ * The id a resource whose state was written by 0.1 (no instance id) goes by:
+ * derived from what 0.1 recorded on the host, so the host and the resource
+ * compute the same one.
+ */
+export function legacyInstanceId(project: string | null | undefined, stack: string | null | undefined, name: string | null | undefined, destination: string): string {
+    return `v01-${crypto.createHash("sha256").update(`${project ?? ""}/${stack ?? ""}/${name ?? ""}\0${destination}`).digest("hex").slice(0, 16)}`;
+}
+
+/**
  * The destination's ledger; for a destination written by 0.1 (an
- * `originals/` folder, no ledger), one made from what is there: every file
- * under `originals/` is a saved original. Owners are added as they make
- * contact (see {@link claimFromState}).
+ * `originals/` folder and records, no ledger), one made from what is there:
+ * every file under `originals/` is a saved original, and replaying 0.1's
+ * records in order tells which resource deployed which path that is still
+ * deployed. Records written since carry an instance id: once one exists,
+ * the destination was converted before and nothing is replayed.
  */
 export async function openLedger(t: Transport, layout: HostLayout, destination: string): Promise<{ ledger: Ledger; converted: boolean }> {
     const found = await readLedger(t, layout);
@@ -189,17 +222,36 @@ export async function openLedger(t: Transport, layout: HostLayout, destination: 
     const ledger = new Ledger(destination);
     const st = await t.stat(layout.originals);
     if (st?.kind === "dir") for (const slot of await filesUnder(t, layout.originals)) if (!slot.includes("/.tmp-")) ledger.originals.add(slot);
-    return { ledger, converted: st?.kind === "dir" };
+    const records = await listRecords(t, layout).catch(() => []);
+    if (records.some((r) => r.instance !== undefined)) return { ledger, converted: false };
+    for (const r of records) {
+        const instance = legacyInstanceId(r.project, r.stack, r.resource, destination);
+        for (const c of r.changes) {
+            const kind = c.file === destination ? "file" : "dir";
+            const slot = kind === "file" ? "file" : path.posix.relative(destination, c.file);
+            if (r.operation === "deploy" && c.action !== "delete" && c.sha256) {
+                ledger.paths.set(slot, { owner: instance, deployment: r.id, entry: { mode: 0o644, size: c.bytes ?? 0, sha256: c.sha256 }, mtime: 0 });
+                if (!ledger.owners.has(instance)) {
+                    ledger.owners.set(instance, { instance, project: r.project ?? undefined, stack: r.stack ?? undefined, name: r.resource ?? undefined, kind, deployment: r.id, time: r.time, digest: "", dirs: [] });
+                }
+            } else if (ledger.paths.get(slot)?.owner === instance || r.operation === "destroy") {
+                ledger.paths.delete(slot);
+            }
+        }
+    }
+    ledger.pruneOwners();
+    return { ledger, converted: st?.kind === "dir" || records.length > 0 };
 }
 
 /**
- * A resource whose Pulumi state says it deployed `stateManifest` but that
- * the ledger does not know (state written by 0.1, or a host whose ledger was
- * lost) claims the paths of that manifest nobody else owns. Paths another
- * owner holds stay theirs.
+ * A resource whose state was written by 0.1 and says it deployed
+ * `stateManifest`, but that the ledger does not know (its records are gone),
+ * claims the paths of that manifest nobody else owns. Paths another
+ * owner holds stay theirs. An instance the ledger retired (replaced, or
+ * destroyed) claims nothing: what its state lists was handed on.
  */
 export function claimFromState(l: Ledger, me: OwnerId, stateManifest: Manifest, slotOf: (p: string) => string, createdDirs: readonly string[], recordedAt: string): number {
-    if (l.owners.has(me.instance)) return 0;
+    if (!me.instance.startsWith("v01-") || l.owners.has(me.instance) || l.retired.has(me.instance)) return 0;
     let claimed = 0;
     for (const [p, entry] of stateManifest.entries) {
         const slot = slotOf(p);

@@ -123,7 +123,7 @@ function identityOf(i: Inputs, instance: string): apply.OwnerId {
 }
 
 function instanceOf(o: Outputs): string {
-    return o.instanceId ?? `v01-${crypto.createHash("sha256").update(`${o.project}/${o.stack}/${o.name}\0${where(o)}`).digest("hex").slice(0, 16)}`;
+    return o.instanceId ?? apply.legacyInstanceId(o.project, o.stack, o.name, o.destination);
 }
 
 async function deployInputs(news: Inputs, previous: Outputs | undefined, instance: string): Promise<Outputs> {
