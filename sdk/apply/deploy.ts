@@ -1,13 +1,17 @@
 import * as path from "path";
-import { diffManifests, Manifest, ManifestDelta, sourcePath } from "../manifest";
+import { diffManifests, Manifest, ManifestDelta, manifestDigest, sourcePath } from "../manifest";
 import { stageFile } from "./stageFile";
 import { LargeFileIndex } from "./chunkIndex";
 import type { Transport } from "../transport";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
 import { HostFiles, Ownership } from "./hostFiles";
-import { Journal, JournalOp, readJournal, undoJournal, writeJournal } from "./journal";
-import { backupPath, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
+import { Journal, JournalOp, undoJournal, writeJournal } from "./journal";
+import { backupPath, checkStateRootApart, destinationKey, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
+import { Claim, conflictMessage, planClaim, settleDeployment, Settlement } from "./claims";
+import { claimFromState, DIRECT_CALLER, Ledger, openLedger, OwnerId, stackName, writeLedger } from "./ledger";
 import { acquireLock } from "./lock";
+import { enterPhase } from "./phases";
+import { recoverDestination } from "./recovery";
 import { forEachLimit } from "./pool";
 import { ProgressMeter } from "./progress";
 import { hashOnHost, lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "./records";
@@ -24,7 +28,12 @@ export interface DeployRequest {
     source: string;
     destination: string;
     stateDir?: string;
-    /** What the last deployment left (undefined on create). */
+    /**
+     * What Pulumi's state says the last deployment left (undefined on
+     * create). The host's ledger, not this, decides what the deployment builds
+     * on; this only lets a resource the ledger does not know yet (state
+     * written by 0.1) claim its paths.
+     */
     previous?: Manifest;
     next: Manifest;
     /** Directories earlier deployments created (absolute). */
@@ -38,6 +47,10 @@ export interface DeployRequest {
     hooks?: Hooks;
     /** Project, stack and resource named in the deployment's record. */
     owner?: RecordOwner;
+    /** Who this deployment is, in the host's ledger. Default: DIRECT_CALLER (one identity for programs that call this directly, such as benchmarks). */
+    identity?: OwnerId;
+    /** Stacks (`project/stack` or `org/project/stack`) whose paths this deployment may take over. Default: none. */
+    takeOverFrom?: string[];
     /** Owner and group for the files this delta puts; set on the staged files, so each appears with them. Default: as the host makes them. */
     ownership?: Ownership;
 }
@@ -45,8 +58,10 @@ export interface DeployRequest {
 export interface DeployResult {
     delta: ManifestDelta;
     bytesSent: number;
-    /** Directories deployments created that still exist: removed again on destroy. */
+    /** Directories this resource's deployments created that still exist: removed again on destroy. */
     createdDirs: string[];
+    /** What the deployment built on: the host's view of this resource's files (the ledger), which may be newer than Pulumi's state. */
+    previous: Manifest;
     /** The record written to the host (or its summary when it lists too many files); undefined when nothing changed. */
     record?: ReturnType<typeof lastRecordOf>;
 }
@@ -87,32 +102,83 @@ async function nearestExisting(t: Transport, p: string): Promise<string> {
  */
 export async function deploy(t: Transport, req: DeployRequest): Promise<DeployResult> {
     const stateRoot = await resolveStateRoot(t, req.stateDir);
+    checkStateRootApart(t.host, req.stateDir, stateRoot, req.destination);
     const layout = layoutFor(stateRoot, req.destination);
+    const say = (line: string) => req.log?.(`${req.name ?? req.destination}: ${line}`);
+    const identity = req.identity ?? DIRECT_CALLER;
     await t.mkdirp(stateRoot, 0o700);
     await t.mkdirp(layout.folder, 0o700);
-    const release = await acquireLock(t, layout);
+    const release = await acquireLock(t, layout, { stack: stackName(identity), resource: identity.urn ?? req.name ?? "(unknown)" }, { log: say });
     try {
-        const leftover = await readJournal(t, layout);
-        if (leftover) {
-            req.log?.(`${req.name ?? req.destination}: undoing an interrupted deployment (${leftover.id}) found in ${layout.journal}`);
-            await undoJournal(t, layout, leftover);
+        for (const line of await recoverDestination(t, layout, req.destination)) say(line);
+        const { ledger, converted } = await openLedger(t, layout, req.destination);
+        if (converted) say(`converted ${layout.folder} on ${t.host}, written by pulumi-delta 0.1, to an ownership ledger`);
+        const slotOf = (p: string) => slotPath(req.next.kind, p);
+        if (req.previous) {
+            const claimed = claimFromState(ledger, identity, req.previous, (p) => slotPath(req.previous!.kind, p), req.createdDirs ?? [], new Date().toISOString());
+            if (claimed) say(`claimed ${claimed} path${claimed === 1 ? "" : "s"} that Pulumi's state says this resource deployed`);
+            const mine = ledger.owners.get(identity.instance);
+            if (mine?.digest && mine.digest !== manifestDigest(req.previous)) {
+                say(`the host holds a later deployment of this resource (${mine.deployment}) than Pulumi's state; taking the host as it is`);
+            }
         }
-        return await applyDelta(t, layout, req);
+        const claim = planClaim(ledger, identity, req.next, slotOf, req.takeOverFrom ?? []);
+        if (claim.conflicts.length) throw new DeployError(conflictMessage(claim.conflicts, (slot) => targetPath(req.destination, req.next.kind, slot), t.host));
+        return await applyDelta(t, layout, ledger, claim, req);
     } finally {
         await release();
     }
 }
 
-async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest): Promise<DeployResult> {
+/**
+ * Taken-over paths the ledger says hold what `next` wants are checked on the
+ * host: a stat against the size and mtime the ledger recorded, a host hash
+ * only where they differ. A path that no longer matches leaves `previous`,
+ * so it is sent. Returns the mtimes of paths that matched by hash.
+ */
+async function verifyTakenOver(t: Transport, ledger: Ledger, claim: Claim, next: Manifest, destination: string): Promise<Map<string, number>> {
+    const restamped = new Map<string, number>();
+    const keyOf = (slot: string) => (next.kind === "file" ? [...next.entries.keys()][0] : slot);
+    await forEachLimit(claim.takenOver, STATS_IN_FLIGHT, async (slot) => {
+        const key = keyOf(slot);
+        const want = next.entries.get(key);
+        const had = claim.previous.entries.get(key);
+        const owned = ledger.paths.get(slot);
+        if (!want || !had || !owned || had.sha256 !== want.sha256 || had.mode !== want.mode) return;
+        const target = targetPath(destination, next.kind, slot);
+        const st = await t.stat(target);
+        let same = st?.kind === "file" && st.mode === want.mode && st.size === want.size;
+        if (same && st!.mtime !== owned.mtime) {
+            same = (await t.sha256(target)) === want.sha256;
+            if (same) restamped.set(slot, st!.mtime);
+        }
+        if (!same) claim.previous.entries.delete(key);
+    });
+    return restamped;
+}
+
+async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, claim: Claim, req: DeployRequest): Promise<DeployResult> {
     const { next, destination } = req;
-    const previous = req.previous?.kind === next.kind ? req.previous : undefined;
+    const me = req.identity ?? DIRECT_CALLER;
+    const slotOf = (p: string) => slotPath(next.kind, p);
+    const restamped = await verifyTakenOver(t, ledger, claim, next, destination);
+    const previous = claim.previous;
     const delta = diffManifests(previous, next);
-    const createdBefore = new Set(req.createdDirs ?? []);
-    if (delta.added.length + delta.changed.length + delta.removed.length === 0) {
-        return { delta, bytesSent: 0, createdDirs: [...createdBefore] };
-    }
+    const mineBefore = ledger.owners.get(me.instance);
+    const inheritedDirs = [...(mineBefore?.dirs ?? []), ...claim.predecessors.flatMap((id) => ledger.owners.get(id)?.dirs ?? [])];
+    const createdBefore = new Set(inheritedDirs);
     const id = newRecordId();
     const startedAt = new Date().toISOString();
+    const settlement: Settlement = { id, time: startedAt, digest: manifestDigest(next), puts: new Map(), removed: new Map(), restamped, dirs: [] };
+    if (delta.added.length + delta.changed.length + delta.removed.length === 0) {
+        // Nothing moves; a takeover, or a first contact, still changes who owns what.
+        const known = mineBefore && mineBefore.urn === me.urn && mineBefore.digest === settlement.digest;
+        if (!known || claim.takenOver.length || claim.predecessors.length) {
+            settleDeployment(ledger, me, claim, next, slotOf, { ...settlement, dirs: [...createdBefore] });
+            await writeLedger(t, layout, ledger);
+        }
+        return { delta, bytesSent: 0, createdDirs: [...createdBefore].sort(), previous };
+    }
     const hooks = req.hooks ?? {};
     const destDir = next.kind === "file" ? path.posix.dirname(destination) : destination;
 
@@ -129,7 +195,7 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
     // Staging must share the destination's filesystem so the final rename is atomic.
     const staging = sameFs
         ? `${layout.folder}/staging-${id}`
-        : path.posix.join(next.kind === "file" ? destDir : path.posix.dirname(destination), `.pulumi-delta-staging-${id}`);
+        : path.posix.join(path.posix.dirname(destination), `.pulumi-delta-staging-${destinationKey(destination)}-${id}`);
     const files = new HostFiles(t, sameFs);
     const index = new LargeFileIndex(t, layout);
     const puts = [...delta.added, ...delta.changed];
@@ -147,7 +213,9 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
     const ops: JournalOp[] = [];
     let journal: Journal | undefined;
     let planned: JournalOp[] = [];
+    let ledgerWritten = false;
     try {
+        await enterPhase("upload");
         // 1. Stage: nothing at the destination changes yet.
         const parents = new Set(puts.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
         createdNow.push(...(await files.ensureDir(staging, 0o700)));
@@ -204,19 +272,20 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
             if (st.kind !== "file") {
                 throw new DeployError(`cannot replace ${op.target} on ${t.host}: it is a ${st.kind}, not a file; move it away or exclude the path`);
             }
-            const ours = previous !== undefined && (next.kind === "file" || previous.entries.has(op.slot));
-            op.saved = ours || (await files.exists(`${layout.originals}/${op.slot}`)) ? "backup" : "original";
+            // A path pulumi-delta deployed (whoever owns it) is never saved as an original; its original, if any, is saved already.
+            op.saved = ledger.paths.has(op.slot) || ledger.originals.has(op.slot) ? "backup" : "original";
         });
         ops.push(...putOps);
         for (const p of delta.removed) {
             const slot = slotPath(next.kind, p);
-            ops.push({ op: "remove", target: targetPath(destination, next.kind, p), slot, restoresOriginal: await files.exists(`${layout.originals}/${slot}`) });
+            ops.push({ op: "remove", target: targetPath(destination, next.kind, p), slot, restoresOriginal: ledger.originals.has(slot) });
         }
 
         planned = ops;
         // 3. Commit under the journal.
         journal = { version: 1, id, destination, staging, sameFs, ops, createdDirs: createdNow };
         await writeJournal(t, layout, journal);
+        await enterPhase("journal");
         // Paths are independent, so their moves run many at a time; the journal undoes any subset.
         await forEachLimit(ops, COMMITS_IN_FLIGHT, async (op) => {
             if (op.op === "put") {
@@ -228,11 +297,29 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
                 if (op.restoresOriginal) await files.move(`${layout.originals}/${op.slot}`, op.target, `${path.posix.dirname(op.target)}/.${path.posix.basename(op.target)}.pulumi-delta-${id}`);
             }
         });
+        await enterPhase("commit");
         const committed = journal;
         await runInPlaceHooks(t, hooks, () => undoJournal(t, layout, committed), (line) => req.log?.(`${req.name ?? req.destination}: ${line}`));
+        // The ledger is the commit point: once it names this deployment, recovery finishes the journal instead of undoing it.
+        for (const op of ops) {
+            if (op.op === "remove") settlement.removed.set(op.slot, { restoredOriginal: op.restoresOriginal });
+        }
+        await forEachLimit(putOps, STATS_IN_FLIGHT, async (op) => {
+            settlement.puts.set(op.slot, { mtime: (await t.stat(op.target))?.mtime ?? 0, savedOriginal: op.saved === "original" });
+        });
+        const allDirs = new Set([...createdBefore, ...createdNow.filter((d) => d !== staging && !d.startsWith(staging + "/"))]);
+        settleDeployment(ledger, me, claim, next, slotOf, { ...settlement, dirs: [...allDirs] });
+        ledgerWritten = true;
+        await writeLedger(t, layout, ledger);
+        await enterPhase("bookkeeping");
         await t.unlink(layout.journal);
         journal = undefined;
     } catch (err) {
+        if (journal && ledgerWritten) {
+            throw new DeployError(
+                `${(err as Error).message}; the deployment had reached its commit point, so ${layout.journal} on ${t.host} stays for the next pulumi up, which finishes or undoes it`,
+            );
+        }
         if (journal && !(err instanceof HookError && err.undone)) {
             await undoJournal(t, layout, journal).catch((undoErr: Error) => {
                 throw new DeployError(
@@ -256,30 +343,34 @@ async function applyDelta(t: Transport, layout: HostLayout, req: DeployRequest):
         await forEachLimit(kept, COMMITS_IN_FLIGHT, (f) => t.unlink(f).catch(() => undefined));
         if (kept.length) await t.rmdir(layout.backup).catch(() => t.removeTree(layout.backup));
     };
-    const allCreated = new Set([...createdBefore, ...createdNow.filter((d) => d !== staging && !d.startsWith(staging + "/"))]);
+    const allCreated = new Set(ledger.owners.get(me.instance)?.dirs ?? []);
     const bookkeeping = async () => {
         if (delta.removed.length) {
             const candidates = [...allCreated].filter((d) => delta.removed.some((p) => targetPath(destination, next.kind, p).startsWith(d + "/")));
-            for (const d of await files.removeEmptyDirs(candidates)) allCreated.delete(d);
+            const gone = await files.removeEmptyDirs(candidates);
+            if (gone.length) {
+                for (const d of gone) allCreated.delete(d);
+                ledger.owners.get(me.instance)!.dirs = [...allCreated].sort();
+                await writeLedger(t, layout, ledger);
+            }
         }
         await index.afterCommit(previous, next, delta, destination, (line) => req.log?.(`${req.name ?? destination}: ${line}`));
         req.log?.(
             `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
         );
-        return recordDeployment(t, layout, req, id, startedAt, planned);
+        return recordDeployment(t, layout, req, previous, id, startedAt, planned);
     };
     const [, record] = await Promise.all([dropUndoData(), bookkeeping()]);
-    return { delta, bytesSent, createdDirs: [...allCreated].sort(), record };
+    return { delta, bytesSent, createdDirs: [...allCreated].sort(), record, previous };
 }
 
 /**
  * Writes the deployment's record to records/ on the host. The deployment has
  * committed by now, so a failure to write it is reported, not thrown.
  */
-async function recordDeployment(t: Transport, layout: HostLayout, req: DeployRequest, id: string, startedAt: string, ops: JournalOp[]): Promise<DeployResult["record"]> {
+async function recordDeployment(t: Transport, layout: HostLayout, req: DeployRequest, previous: Manifest, id: string, startedAt: string, ops: JournalOp[]): Promise<DeployResult["record"]> {
     const changes: RecordChange[] = [];
     const rollback: RecordRollback[] = [];
-    const previous = req.previous;
     for (const op of [...ops].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0))) {
         if (op.op === "put") {
             const e = req.next.kind === "file" ? [...req.next.entries.values()][0] : req.next.entries.get(op.slot)!;
@@ -298,6 +389,6 @@ async function recordDeployment(t: Transport, layout: HostLayout, req: DeployReq
             rollback.push({ file: op.target, action: "restore", backup: null });
         }
     }
-    const saved = await saveRecord(t, layout, { id, operation: "deploy", time: startedAt, destination: req.destination, owner: req.owner, name: req.name, changes, rollback }, req.log);
+    const saved = await saveRecord(t, layout, { id, operation: "deploy", time: startedAt, destination: req.destination, owner: { ...req.owner, instance: (req.identity ?? DIRECT_CALLER).instance }, name: req.name, changes, rollback }, req.log);
     return saved ? lastRecordOf(saved.record, saved.path) : undefined;
 }

@@ -13,3 +13,5 @@ export { applyPatch, planPatch, MAX_COPY_RANGE } from "./patch";
 export type { ApplyPatchRequest, ApplyPatchResult, PatchPlan } from "./patch";
 export { progressIntervalMs, PROGRESS_INTERVAL_ENV, DEFAULT_PROGRESS_INTERVAL_MS } from "./progress";
 export { dropLargeFileIndex, LargeFileIndex } from "./chunkIndex";
+export { legacyInstanceId } from "./ledger";
+export type { OwnerId } from "./ledger";

@@ -18,8 +18,10 @@ export interface HostLayout {
     records: string;
     /** Present only while a deployment commits; names what to undo after a crash. */
     journal: string;
-    /** A directory whose existence means a deployment is running. */
+    /** A file whose holder (a live run) is deploying or destroying; a dead holder's lock is broken by the next run. */
     lock: string;
+    /** Who owns each deployed path, the saved originals, created folders: see `Ledger`. */
+    ledger: string;
     /**
      * What patching a large file needs from the host, kept per destination
      * (so the lock covers it and destroy drops it with one removal):
@@ -48,6 +50,7 @@ export function layoutFor(stateRoot: string, destination: string): HostLayout {
         records: `${folder}/records`,
         journal: `${folder}/journal.json`,
         lock: `${folder}/lock`,
+        ledger: `${folder}/ledger.json`,
         chunks: `${folder}/chunks`,
     };
 }
@@ -85,4 +88,23 @@ export function stampPath(layout: HostLayout, target: string): string {
  */
 export function backupPath(layout: HostLayout, slot: string): string {
     return `${layout.backup}/${crypto.createHash("sha256").update(slot).digest("hex").slice(0, 32)}`;
+}
+
+function isInside(child: string, parent: string): boolean {
+    const rel = path.posix.relative(parent, child);
+    return rel === "" || (!rel.startsWith("..") && !path.posix.isAbsolute(rel));
+}
+
+/**
+ * The state root as resolved on the host (a `~/…` or default `stateDir` is
+ * known only there) must not overlap the destination: a service reading the
+ * destination would see our metadata, or a deployment would write into its
+ * own records. Checked before anything is written.
+ */
+export function checkStateRootApart(host: string, stateDir: string | undefined, stateRoot: string, destination: string): void {
+    if (!isInside(stateRoot, destination) && !isInside(destination, stateRoot)) return;
+    const given = stateDir === undefined ? `stateDir (default, ${stateRoot} on ${host})` : `stateDir ${JSON.stringify(stateDir)} (${stateRoot} on ${host})`;
+    throw new Error(
+        `${given} and destination ${JSON.stringify(destination)} overlap; keep deployment metadata outside what services read: set stateDir to a folder apart from the destination, e.g. "/var/lib/pulumi-delta"`,
+    );
 }

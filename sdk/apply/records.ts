@@ -7,6 +7,8 @@ export interface RecordOwner {
     project?: string;
     stack?: string;
     resource?: string;
+    /** The resource instance (see the ownership ledger); absent in records written by 0.1. */
+    instance?: string;
 }
 
 /** One path a delta changed. `sha256`/`bytes` describe the content the path holds after the delta (for `delete`: the content removed). */
@@ -34,6 +36,8 @@ export interface DeltaRecord {
     project: string | null;
     stack: string | null;
     resource: string | null;
+    /** The resource instance that made the delta; absent in records written by 0.1. */
+    instance?: string;
     host: string;
     destination: string;
     /** ISO 8601, when the delta started. */
@@ -127,6 +131,7 @@ export async function saveRecord(
         project: facts.owner?.project ?? null,
         stack: facts.owner?.stack ?? null,
         resource: facts.owner?.resource ?? facts.name ?? null,
+        ...(facts.owner?.instance ? { instance: facts.owner.instance } : {}),
         host: t.host,
         destination: facts.destination,
         time: facts.time,

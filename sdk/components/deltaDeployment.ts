@@ -103,6 +103,18 @@ export interface DeltaDeploymentArgs {
     owner?: pulumi.Input<string>;
     /** Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group. */
     group?: pulumi.Input<string>;
+    /**
+     * Stacks whose deployed paths on the host this deployment may take over,
+     * as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`).
+     * Every host keeps a ledger of who owns each deployed path; a path owned
+     * by another stack is otherwise refused before anything moves. Taking
+     * over makes this deployment the path's owner: the other stack's destroy
+     * then leaves it alone, and this one's restores its original. Use it to
+     * move a destination between stacks, or after `pulumi state delete` of a
+     * deployment whose stack is gone. Paths of this stack's own resources
+     * (a replace, a rename) are taken over without it. Default: none.
+     */
+    takeOverFrom?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** Default for {@link DeltaDeploymentArgs.diffFileLimit}. */
@@ -184,6 +196,7 @@ class DeltaDeploymentFiles extends pulumi.dynamic.Resource {
     declare readonly totalBytes: pulumi.Output<number>;
     declare readonly lastDelta: pulumi.Output<LastDelta>;
     declare readonly lastRecord: pulumi.Output<DeltaRecord | DeltaRecordSummary | null>;
+    declare readonly instanceId: pulumi.Output<string>;
 
     constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
         super(new DeltaDeploymentProvider(), name, props, opts, "pulumi-delta", "DeltaDeployment");
@@ -212,6 +225,12 @@ export class DeltaDeployment extends pulumi.ComponentResource {
      * deployment changes something.
      */
     declare readonly lastRecord: pulumi.Output<DeltaRecord | DeltaRecordSummary | null>;
+    /**
+     * This resource's identity in the ownership ledger on the host, minted
+     * when it is created; a replacement gets a new one (its URN stays), so
+     * the replaced resource's destroy touches nothing the new one owns.
+     */
+    declare readonly instanceId: pulumi.Output<string>;
 
     constructor(name: string, args: DeltaDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pulumi-delta:index:DeltaDeployment", name, {}, opts);
@@ -266,6 +285,9 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             group: args.group,
             project: pulumi.getProject(),
             stack: pulumi.getStack(),
+            organization: pulumi.getOrganization(),
+            resourceUrn: this.urn,
+            takeOverFrom: args.takeOverFrom,
             files: built.files,
             manifestDigest: built.manifestDigest,
             fileCount: built.fileCount,
@@ -277,7 +299,8 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             lastRecord: undefined,
             deployed: undefined,
             createdDirs: undefined,
-        } satisfies Record<keyof DeltaDeploymentProviderInputs | "lastDelta" | "lastRecord" | "deployed" | "createdDirs", unknown>;
+            instanceId: undefined,
+        } satisfies Record<keyof DeltaDeploymentProviderInputs | "lastDelta" | "lastRecord" | "deployed" | "createdDirs" | "instanceId", unknown>;
         // A component's dependsOn does not reach its children: hand it to the resource that does the work, so
         // `new DeltaDeployment(…, { dependsOn: [vm] })` waits for the VM and the engine records it.
         const files = new DeltaDeploymentFiles(name, inputs, { parent: this, additionalSecretOutputs: ["credentials"], dependsOn: opts?.dependsOn });
@@ -286,6 +309,7 @@ export class DeltaDeployment extends pulumi.ComponentResource {
         this.totalBytes = files.totalBytes;
         this.lastDelta = files.lastDelta;
         this.lastRecord = files.lastRecord;
-        this.registerOutputs({ manifestDigest: this.manifestDigest, fileCount: this.fileCount, totalBytes: this.totalBytes, lastDelta: this.lastDelta, lastRecord: this.lastRecord });
+        this.instanceId = files.instanceId;
+        this.registerOutputs({ instanceId: this.instanceId,  manifestDigest: this.manifestDigest, fileCount: this.fileCount, totalBytes: this.totalBytes, lastDelta: this.lastDelta, lastRecord: this.lastRecord });
     }
 }

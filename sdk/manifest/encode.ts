@@ -12,6 +12,7 @@ import { Manifest, ManifestEntry } from "./types";
  */
 const MANIFEST_TAG = "pdm1:";
 const PATHS_TAG = "pdp1:";
+const NUMBERS_TAG = "pdn1:";
 
 class Writer {
     private chunks: Buffer[] = [];
@@ -146,5 +147,21 @@ export function decodePaths(s: string): string[] {
         prev = readPath(r, prev);
         out.push(prev.toString("utf8"));
     }
+    return out;
+}
+
+/** A list of non-negative integers (mtimes, indexes), as varints. */
+export function encodeNumbers(ns: readonly number[]): string {
+    const w = new Writer();
+    w.varint(ns.length);
+    for (const n of ns) w.varint(n);
+    return pack(NUMBERS_TAG, w.done());
+}
+
+export function decodeNumbers(s: string): number[] {
+    const r = new Reader(unpack(NUMBERS_TAG, s, "a list of numbers"));
+    const n = r.varint();
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(r.varint());
     return out;
 }

@@ -31,6 +31,12 @@ export interface DeltaDeploymentProviderInputs {
     /** `pulumi.getProject()` / `pulumi.getStack()` of the program, for records (the provider cannot call them). */
     project?: string;
     stack?: string;
+    /** `pulumi.getOrganization()`, for the host's ownership ledger. */
+    organization?: string;
+    /** The DeltaDeployment's URN, for the host's ownership ledger and messages. */
+    resourceUrn?: string;
+    /** Stacks (`project/stack` or `org/project/stack`) whose paths on the host this deployment may take over. */
+    takeOverFrom?: string[];
     /** path → "<octal mode> sha256:<hex>" */
     files?: Record<string, string>;
     manifestDigest: string;
@@ -54,6 +60,8 @@ export interface DeltaDeploymentProviderOutputs extends Omit<DeltaDeploymentProv
     deployed: string;
     /** Internal: directories deployments created, compactly encoded. */
     createdDirs: string;
+    /** Minted by create; tells this resource's deployments on the host from a replacement's (which keeps the URN). Absent in state written by 0.1. */
+    instanceId?: string;
 }
 
 export interface InputFailure {
@@ -125,6 +133,10 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
         }
     }
     for (const reason of validateExclude(news.exclude)) fail("exclude", reason);
+    if (news.takeOverFrom !== undefined && news.takeOverFrom !== null && !isUnknown(news.takeOverFrom)) {
+        const bad = Array.isArray(news.takeOverFrom) ? news.takeOverFrom.filter((s) => !isUnknown(s) && (typeof s !== "string" || !/^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/.test(s))) : [news.takeOverFrom];
+        if (bad.length) fail("takeOverFrom", `takeOverFrom must list stacks as "project/stack" or "org/project/stack", e.g. ["site/staging"], got ${bad.map(show).join(", ")}`);
+    }
     if (news.connection !== undefined && !isUnknown(news.connection)) {
         for (const reason of validateConnection(joinSecrets(news.connection, isUnknown(news.credentials) ? undefined : news.credentials))) {
             fail("connection", reason);

@@ -1,9 +1,11 @@
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as apply from "../apply";
 import { applyOwnership, Ownership } from "../apply/hostFiles";
 import { describeConnection, isUnknown, joinSecrets } from "../connection";
 import * as manifest from "../manifest";
 import * as transport from "../transport";
+import { watchEngine } from "./engineWatch";
 import {
     DeltaDeploymentProviderInputs as Inputs,
     DeltaDeploymentProviderOutputs as Outputs,
@@ -27,6 +29,7 @@ function log(line: string): void {
 }
 
 export function check(news: Inputs): { inputs: Inputs; failures: InputFailure[] } {
+    watchEngine();
     return { inputs: news, failures: validateInputs(news) };
 }
 
@@ -41,6 +44,7 @@ const REPLACING: [string, (i: Inputs) => unknown][] = [
 ];
 
 export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+    watchEngine();
     const replaces = REPLACING.filter(([, get]) => JSON.stringify(get(olds as unknown as Inputs)) !== JSON.stringify(get(news))).map(([name]) => name);
     if (isUnknown(news.manifestDigest) || isUnknown(news.files)) {
         // The source is not known until an Output resolves during the update.
@@ -63,6 +67,7 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
 }
 
 async function withTransport<T>(i: Pick<Inputs, "connection" | "credentials" | "become">, fn: (t: transport.Transport) => Promise<T>): Promise<T> {
+    watchEngine();
     const t = await transport.openTransport(i.connection ? joinSecrets(i.connection, i.credentials) : undefined, { become: i.become ?? undefined });
     try {
         return await fn(t);
@@ -108,7 +113,20 @@ function newManifest(news: Inputs, withSizes: boolean): manifest.Manifest {
     return rebuilt;
 }
 
-async function deployInputs(news: Inputs, previous: Outputs | undefined): Promise<Outputs> {
+/**
+ * Who this resource is in the host's ledger. State written by 0.1 has no
+ * instance id: it gets one derived from what identified it then, the same
+ * on every contact, so its update or delete finds the paths it claimed.
+ */
+function identityOf(i: Inputs, instance: string): apply.OwnerId {
+    return { instance, organization: i.organization || undefined, project: i.project, stack: i.stack, urn: i.resourceUrn || undefined, name: i.name };
+}
+
+function instanceOf(o: Outputs): string {
+    return o.instanceId ?? apply.legacyInstanceId(o.project, o.stack, o.name, o.destination);
+}
+
+async function deployInputs(news: Inputs, previous: Outputs | undefined, instance: string): Promise<Outputs> {
     const next = newManifest(news, true);
     const ownership = ownershipOf(news);
     const result = await withTransport(news, async (t) => {
@@ -125,6 +143,8 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined): Promis
             hooks: hooksOf(news),
             owner: { project: news.project, stack: news.stack, resource: news.name },
             ownership,
+            identity: identityOf(news, instance),
+            takeOverFrom: news.takeOverFrom ?? undefined,
         });
         // Files the delta did not touch still carry the old owner: a changed owner or group applies to every deployed file.
         const before = previous ? ownershipOf(previous) : undefined;
@@ -142,15 +162,16 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined): Promis
         lastRecord: result.record ?? previous?.lastRecord ?? null,
         deployed: manifest.encodeManifest(next),
         createdDirs: manifest.encodePaths(result.createdDirs),
+        instanceId: instance,
     };
 }
 
 export async function create(news: Inputs): Promise<{ id: string; outs: Outputs }> {
-    return { id: where(news), outs: await deployInputs(news, undefined) };
+    return { id: where(news), outs: await deployInputs(news, undefined, crypto.randomBytes(8).toString("hex")) };
 }
 
 export async function update(olds: Outputs, news: Inputs): Promise<{ outs: Outputs }> {
-    return { outs: await deployInputs(news, olds) };
+    return { outs: await deployInputs(news, olds, instanceOf(olds)) };
 }
 
 export async function remove(props: Outputs): Promise<void> {
@@ -165,6 +186,7 @@ export async function remove(props: Outputs): Promise<void> {
             log,
             hooks: hooksOf(props),
             owner: { project: props.project, stack: props.stack, resource: props.name },
+            identity: identityOf(props, instanceOf(props)),
         }),
     );
 }

@@ -1,7 +1,9 @@
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { deploy, destinationKey, destroy } from "../../sdk/apply";
+import { thisProcess } from "../../sdk/apply/liveness";
 import { buildManifest, Manifest } from "../../sdk/manifest";
 import { connectSsh, LocalTransport, Transport } from "../../sdk/transport";
 import { Sshd, startSshd } from "../helpers/sshd";
@@ -149,18 +151,47 @@ for (const kind of ["local", "ssh"] as const) {
             }
         });
 
-        it("refuses to run beside another deployment of the same destination", async () => {
+        it("refuses to run beside a live deployment of another stack, naming it", async () => {
             resetTree(src, { "a.txt": "a" });
             const folder = path.join(stateDir, destinationKey(dest));
             fs.mkdirSync(folder, { recursive: true });
-            fs.writeFileSync(path.join(folder, "lock"), '{"pid":1}');
+            // A holder that is alive: this very process, as another stack.
+            fs.writeFileSync(path.join(folder, "lock"), JSON.stringify({ ...thisProcess(), token: "t1", stack: "shop/prod", resource: "urn:pulumi:prod::shop::x", since: "2026-01-01T00:00:00Z", beat: 0 }));
             const t = await open();
             try {
                 await assert.rejects(deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src) }), (err: Error) => {
-                    assert.match(err.message, /^another deployment to this destination is running on .* \(held by \{"pid":1\}\); if none is \(a run was killed\), remove .*\/lock on that host and run pulumi up again$/);
+                    assert.match(err.message, /^another deployment to this destination is running on .*: stack shop\/prod, resource urn:pulumi:prod::shop::x, since 2026-01-01T00:00:00Z \(.*\/lock\); wait for it to finish and run pulumi up again$/);
                     return true;
                 });
                 assert.ok(!fs.existsSync(dest));
+            } finally {
+                await t.close();
+            }
+        });
+
+        it("breaks the lock of a run that is gone, and waits for a live one of the same stack", async () => {
+            resetTree(src, { "a.txt": "a" });
+            const folder = path.join(stateDir, destinationKey(dest));
+            fs.mkdirSync(folder, { recursive: true });
+            const gone = spawnSync("true").pid!;
+            fs.writeFileSync(path.join(folder, "lock"), JSON.stringify({ ...thisProcess(), pid: gone, startTicks: "1", token: "t2", stack: "(unknown stack)", resource: "r", since: "x", beat: 0 }));
+            const t = await open();
+            try {
+                const started = Date.now();
+                await deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src) });
+                assert.ok(Date.now() - started < 5000, "a dead holder is broken at once");
+                assert.strictEqual(fs.readFileSync(path.join(dest, "a.txt"), "utf8"), "a");
+                // Alive and of the same stack (the direct caller's): waited for until it lets go.
+                fs.writeFileSync(path.join(folder, "lock"), JSON.stringify({ ...thisProcess(), token: "t3", stack: "(unknown stack)", resource: "r", since: "x", beat: 0 }));
+                setTimeout(() => fs.unlinkSync(path.join(folder, "lock")), 1500);
+                resetTree(src, { "a.txt": "b" });
+                const waited = Date.now();
+                const lines: string[] = [];
+                await deploy(t, { source: src, destination: dest, stateDir, previous: buildManifest(src), next: buildManifest(src), log: (l) => lines.push(l) });
+                assert.ok(Date.now() - waited >= 1400, "it waited");
+                assert.ok(lines.some((l) => /waiting for stack \(unknown stack\), resource r/.test(l)), lines.join("\n"));
+                assert.strictEqual(fs.readFileSync(path.join(dest, "a.txt"), "utf8"), "b");
+                assert.ok(!fs.existsSync(path.join(folder, "lock")));
             } finally {
                 await t.close();
             }

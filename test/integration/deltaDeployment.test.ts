@@ -88,7 +88,7 @@ for (const transport of ["ssh", "local"] as const) {
                 assert.deepStrictEqual(snapshot(dest)["keep.txt"], keepBefore);
                 assert.deepStrictEqual(outputValues(up1.outputs).lastDelta, { added: 5, changed: 0, removed: 0, bytesSent: bytesOf(V1, Object.keys(V1)) });
                 const folder = path.join(stateDir, destinationKey(dest));
-                assert.deepStrictEqual(Object.keys(snapshot(folder)).filter((k) => !k.startsWith("records")).sort(), ["originals", "originals/index.html"]);
+                assert.deepStrictEqual(Object.keys(snapshot(folder)).filter((k) => !k.startsWith("records")).sort(), ["ledger.json", "originals", "originals/index.html"]);
                 assert.strictEqual(fs.readFileSync(path.join(folder, "originals", "index.html"), "utf8"), "ORIGINAL index\n");
 
                 // A no-change preview reports no changes.
@@ -135,7 +135,7 @@ for (const transport of ["ssh", "local"] as const) {
                     bytesSent: bytesOf(V1, ["index.html", "js/app.js", "docs/deep/nested/readme.txt"]),
                 });
                 assert.deepStrictEqual(filesOf(dest), { ...filesOf(src), "keep.txt": `${keepBefore.mode} ${keepBefore.sha256}` });
-                assert.deepStrictEqual(Object.keys(snapshot(folder)).filter((k) => !k.startsWith("records")).sort(), ["originals", "originals/index.html"], "no backup or staging left after updates");
+                assert.deepStrictEqual(Object.keys(snapshot(folder)).filter((k) => !k.startsWith("records")).sort(), ["ledger.json", "originals", "originals/index.html"], "no backup or staging left after updates");
 
                 // Destroy: the host exactly as before (the original restored, created files and folders gone, keep.txt untouched).
                 await stack.destroy();

@@ -1,0 +1,47 @@
+import * as path from "path";
+import type { Transport } from "../transport";
+import { readJournal, undoJournal } from "./journal";
+import { HostLayout } from "./layout";
+import { readLedger } from "./ledger";
+
+/**
+ * What a killed run left, put right by the next one under the lock: a
+ * journal whose deployment reached the ledger is finished (its undo data
+ * dropped), any other is undone; staging folders, and ledger files that were
+ * being written, are removed. Returns what it did, for the log.
+ */
+export async function recoverDestination(t: Transport, layout: HostLayout, destination: string): Promise<string[]> {
+    const said: string[] = [];
+    const journal = await readJournal(t, layout);
+    if (journal) {
+        const ledger = await readLedger(t, layout);
+        if (ledger?.lastOperation === journal.id) {
+            await t.removeTree(journal.staging);
+            await t.removeTree(layout.backup);
+            await t.unlink(layout.journal);
+            said.push(`finished an interrupted run (${journal.id}) that had committed: dropped its undo data`);
+        } else {
+            await undoJournal(t, layout, journal);
+            said.push(`undid an interrupted run (${journal.id}) found in ${layout.journal}: the destination is as it was before it`);
+        }
+    }
+    let leaked = 0;
+    for (const name of await t.readdir(layout.folder)) {
+        if (name.startsWith("staging-") || name.startsWith("ledger.json.tmp-")) {
+            await t.removeTree(`${layout.folder}/${name}`);
+            leaked++;
+        }
+    }
+    // Staging on another filesystem sits beside the destination.
+    const beside = path.posix.dirname(destination);
+    if ((await t.stat(beside))?.kind === "dir") {
+        for (const name of await t.readdir(beside)) {
+            if (name.startsWith(".pulumi-delta-staging-")) {
+                await t.removeTree(`${beside}/${name}`);
+                leaked++;
+            }
+        }
+    }
+    if (leaked) said.push(`removed ${leaked} staging folder${leaked === 1 ? "" : "s"} left by an interrupted run`);
+    return said;
+}
