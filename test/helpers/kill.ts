@@ -133,3 +133,22 @@ export function killNow(pid: number): boolean {
         return false;
     }
 }
+
+/** A backend that still holds the killed update's lock says so; only then is `pulumi cancel` run. */
+const NEEDS_CANCEL = /currently (locked|being updated)|another update is currently in progress|pulumi cancel/i;
+
+/**
+ * The `pulumi up` after a killed run. A file backend keeps the killed CLI's
+ * stack lock, which only `pulumi cancel` drops: that is run when (and only
+ * when) the up is refused for it. Nothing is done on the host.
+ */
+export async function recoveringUp(stack: Stack): Promise<{ out: Awaited<ReturnType<Stack["up"]>>; cancelled: boolean }> {
+    try {
+        return { out: await stack.up(), cancelled: false };
+    } catch (err) {
+        if (!NEEDS_CANCEL.test((err as Error).message)) throw err;
+        await stack.cancel();
+        return { out: await stack.up(), cancelled: true };
+    }
+}
+

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { Stack } from "@pulumi/pulumi/automation";
 import { assertHost, assertRestored, HostSnapshot, Overlay, stateLeftovers } from "./hostTree";
-import { alive, CliRun, descendants, killNow, markedPhases, Phase, PHASES, providerPids, sleep, spawnUp, waitForPhase, waitUntil } from "./kill";
+import { alive, CliRun, descendants, killNow, markedPhases, Phase, PHASES, providerPids, recoveringUp, sleep, spawnUp, waitForPhase, waitUntil } from "./kill";
 import { outputValues, TestBackend } from "./pulumi";
 
 /**
@@ -26,8 +26,8 @@ export interface TrialResult extends TrialPlan {
     diedIn: Phase | "finished" | "-";
     /** What the state folder held at the kill (staging, journal, lock). */
     hostSaw: string;
-    /** After killing the CLI: did the provider exit by itself within 15 s (n/a when the provider was the victim). */
-    providerExited: boolean | "n/a";
+    /** After killing the CLI: milliseconds the provider took to exit by itself (false: not within 15 s; n/a when the provider was the victim). */
+    providerExited: number | false | "n/a";
     cancelled: boolean;
     recovered: boolean;
     recoverMs: number;
@@ -92,19 +92,6 @@ function check(fn: () => void): string | undefined {
     }
 }
 
-/** A backend that still holds the killed update's lock says so; only then is `pulumi cancel` run. */
-const NEEDS_CANCEL = /currently (locked|being updated)|another update is currently in progress|pulumi cancel/i;
-
-async function recoveringUp(stack: Stack): Promise<{ out: Awaited<ReturnType<Stack["up"]>>; cancelled: boolean }> {
-    try {
-        return { out: await stack.up(), cancelled: false };
-    } catch (err) {
-        if (!NEEDS_CANCEL.test((err as Error).message)) throw err;
-        await stack.cancel();
-        return { out: await stack.up(), cancelled: true };
-    }
-}
-
 function stateFolderNow(folder: string): string {
     try {
         const names = fs.readdirSync(folder);
@@ -164,8 +151,9 @@ export async function runTrial(w: TrialWorld, plan: TrialPlan): Promise<TrialRes
             problems.push("the CLI did not exit within 60 s of its provider's kill");
         }
         if (plan.victim === "cli" && killed.diedIn !== "finished") {
-            result.providerExited = await waitUntil(() => killed.providers.every((p) => !alive(p)), 15000);
-            if (!result.providerExited) problems.push(`the provider (pid ${killed.providers.join(", ")}) was still running 15 s after the engine was killed`);
+            const since = Date.now();
+            result.providerExited = (await waitUntil(() => killed.providers.every((p) => !alive(p)), 15000)) && Date.now() - since;
+            if (result.providerExited === false) problems.push(`the provider (pid ${killed.providers.join(", ")}) was still running 15 s after the engine was killed`);
         }
         // Whatever of the run is left (an orphaned provider, the language host, the program) is ours to end before the next run.
         for (const p of [...killed.providers, ...killed.others]) if (alive(p)) killNow(p);
@@ -213,7 +201,7 @@ export function formatMatrix(results: TrialResult[]): string {
         r.op,
         r.diedIn,
         r.hostSaw,
-        String(r.providerExited),
+        typeof r.providerExited === "number" ? `yes, ${(r.providerExited / 1000).toFixed(1)}s` : r.providerExited === false ? "NO" : "n/a",
         r.recovered ? "ok" : "FAILED",
         r.cancelled ? "yes" : "no",
         r.recovered ? `${(r.recoverMs / 1000).toFixed(1)}s` : "-",

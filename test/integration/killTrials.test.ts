@@ -17,18 +17,21 @@ import { tempDir } from "../helpers/tree";
  * phase markers) or at a random moment. The next `pulumi up` must succeed
  * with no manual step on the host and leave it equal to the source plus the
  * host's own files; destroy must give back the pre-deployment tree exactly.
- * `PULUMI_DELTA_KILL_TRIALS` (default 8: two per phase) sets how many;
- * `scripts/kill-trials.sh` runs 50 and prints the matrix.
+ * `PULUMI_DELTA_KILL_TRIALS` (default 8: two per phase) sets how many,
+ * `PULUMI_DELTA_KILL_DELAY_MS` how long each phase is held open (default
+ * 400), `PULUMI_DELTA_KILL_SEED` the random timers; `scripts/kill-trials.sh`
+ * runs 50 and prints the matrix.
  */
 
 const TRIALS = Number(process.env.PULUMI_DELTA_KILL_TRIALS ?? 8);
 const DELAY_MS = Number(process.env.PULUMI_DELTA_KILL_DELAY_MS ?? 400);
 const SEED = Number(process.env.PULUMI_DELTA_KILL_SEED ?? Date.now() % 2 ** 31);
 const SMALL_FILES = 300;
-const LARGE_FILES = 3;
+/** A few 8 MiB files make the upload take a moment; CI uses one, the 50-trial script three. */
+const LARGE_FILES = Number(process.env.PULUMI_DELTA_KILL_LARGE_FILES ?? 1);
 const LARGE_BYTES = 8 * 1024 * 1024;
 
-/** v1: 300 small files in 10 folders and three 8 MB files. */
+/** v1: 300 small files in 10 folders and LARGE_FILES 8 MiB files. */
 function writeV1(dir: string, random: () => number): void {
     for (let i = 0; i < SMALL_FILES; i++) {
         const f = path.join(dir, `d${i % 10}`, `f${i}.txt`);

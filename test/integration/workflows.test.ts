@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Stack, UpResult } from "@pulumi/pulumi/automation";
 import { assertHost, assertRestored, hostSnapshot, HostSnapshot, NOBODY, Overlay, plantHost, stateLeftovers } from "../helpers/hostTree";
-import { alive, killNow, markedPhases, PHASES, providerPids, spawnUp, waitForPhase, waitUntil } from "../helpers/kill";
+import { alive, killNow, markedPhases, PHASES, providerPids, recoveringUp, spawnUp, waitForPhase, waitUntil } from "../helpers/kill";
 import { newStack, outputValues, setConfig, StackOptions, TestBackend, testBackend } from "../helpers/pulumi";
 import { Sshd, startSshd } from "../helpers/sshd";
 import { resetTree, tempDir, TreeSpec } from "../helpers/tree";
@@ -219,7 +219,7 @@ describe("DeltaDeployment workflows: no ordinary Pulumi workflow loses a host's 
         const srcA = source("a", PART_A);
         const srcB = source("b", PART_B);
         const markers = tempDir("pd-it-wf-markers-");
-        const slow = { PULUMI_DELTA_PHASE_MARKER_DIR: markers, PULUMI_DELTA_PHASE_DELAY_MS: "700" };
+        const slow = { PULUMI_DELTA_PHASE_MARKER_DIR: markers, PULUMI_DELTA_PHASE_DELAY_MS: "400" };
         try {
             const resources = [
                 { name: "one", source: srcA, destination: dest() },
@@ -282,7 +282,7 @@ describe("DeltaDeployment workflows: no ordinary Pulumi workflow loses a host's 
                     }
                     // The killed run deploys two new files (one in a new folder) and changes one.
                     resetTree(src, { ...V1, "index.html": "<h1>killed run</h1>\n", "new/x.txt": "x\n", "new/deep/y.txt": "y\n" });
-                    const run = await spawnUp(backend, stack, { PULUMI_DELTA_PHASE_MARKER_DIR: markers, PULUMI_DELTA_PHASE_DELAY_MS: "5000" });
+                    const run = await spawnUp(backend, stack, { PULUMI_DELTA_PHASE_MARKER_DIR: markers, PULUMI_DELTA_PHASE_DELAY_MS: "1000" });
                     try {
                         await waitForPhase(run, markers, "bookkeeping");
                     } catch (err) {
@@ -298,7 +298,7 @@ describe("DeltaDeployment workflows: no ordinary Pulumi workflow loses a host's 
 
                     // Pulumi's state does not know the killed run's files; the host does.
                     resetTree(src, { ...V1, "index.html": "<h1>after</h1>\n", "new/deep/y.txt": "y\n" });
-                    await stack.up();
+                    await recoveringUp(stack);
                     assertHost(host, pristine, [at(src)], "the next up removed new/x.txt, which only the killed run had deployed");
                     await stack.destroy();
                     assertAllGone("after destroy");
