@@ -23,7 +23,7 @@ export interface TrialPlan {
 
 export interface TrialResult extends TrialPlan {
     /** The last phase the provider had entered when it was killed; "finished" when the run ended before the kill. */
-    diedIn: Phase | "finished" | "-";
+    diedIn: Phase | "after bookkeeping" | "finished" | "-";
     /** What the state folder held at the kill (staging, journal, lock). */
     hostSaw: string;
     /** After killing the CLI: milliseconds the provider took to exit by itself (false: not within 15 s; n/a when the provider was the victim). */
@@ -113,12 +113,15 @@ async function killAt(w: TrialWorld, plan: TrialPlan, run: CliRun): Promise<{ di
     if (ended) return { diedIn: "finished", hostSaw: "-", providers, others };
     const reached = markedPhases(w.markers);
     const hostSaw = stateFolderNow(w.folder);
+    // Past bookkeeping the provider has let go of the host's lock: the run is done there, and only the engine's recording is left.
+    const last = reached[reached.length - 1];
+    const diedIn = last === "bookkeeping" && !hostSaw.includes("lock") ? "after bookkeeping" : (last ?? "-");
     if (plan.victim === "cli") killNow(run.pid);
     else {
         if (providers.length === 0) throw new Error(`no provider process among the CLI's descendants (${descendants(run.pid).join(", ")})`);
         for (const p of providers) killNow(p);
     }
-    return { diedIn: reached[reached.length - 1] ?? "-", hostSaw, providers, others };
+    return { diedIn, hostSaw, providers, others };
 }
 
 export async function runTrial(w: TrialWorld, plan: TrialPlan): Promise<TrialResult> {
@@ -164,8 +167,10 @@ export async function runTrial(w: TrialWorld, plan: TrialPlan): Promise<TrialRes
             result.cancelled = cancelled;
             result.recovered = true;
             result.recoverMs = Date.now() - started;
+            // lastDelta is the last update's: when the next up changed nothing (the killed run was recorded after all), it resent nothing.
+            const changed = Object.entries(out.summary.resourceChanges ?? {}).some(([op, n]) => op !== "same" && n > 0);
             const v = outputValues(out.outputs).site as { lastDelta?: { bytesSent?: number } } | undefined;
-            result.bytesResent = v?.lastDelta?.bytesSent;
+            result.bytesResent = changed ? v?.lastDelta?.bytesSent : 0;
         } catch (err) {
             result.recoverMs = Date.now() - started;
             problems.push(`the next pulumi up failed: ${(err as Error).message}`);
@@ -211,7 +216,7 @@ export function formatMatrix(results: TrialResult[]): string {
     ]);
     const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-    const perPhase = [...PHASES, "finished", "-"].map((p) => `${p}: ${results.filter((r) => r.diedIn === p).length}`).join(", ");
+    const perPhase = [...PHASES, "after bookkeeping", "finished", "-"].map((p) => `${p}: ${results.filter((r) => r.diedIn === p).length}`).join(", ");
     const passed = results.filter((r) => !r.error).length;
     return [line(COLUMNS), line(widths.map((n) => "-".repeat(n))), ...rows.map(line), "", `died in — ${perPhase}`, `${passed} of ${results.length} trials recovered with the host exact`].join("\n");
 }

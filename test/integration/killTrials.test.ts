@@ -49,7 +49,7 @@ function writeV2(v1: string, dir: string): void {
     for (let i = 20; i < 30; i++) fs.rmSync(path.join(dir, `d${i % 10}`, `f${i}.txt`));
     fs.mkdirSync(path.join(dir, "new"));
     for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, "new", `n${i}.txt`), `new ${i}\n`);
-    const fd = fs.openSync(path.join(dir, "big", "blob1.bin"), "r+");
+    const fd = fs.openSync(path.join(dir, "big", `blob${LARGE_FILES - 1}.bin`), "r+");
     fs.writeSync(fd, crypto.randomBytes(64 * 1024), 0, 64 * 1024, 4 * 1024 * 1024);
     fs.closeSync(fd);
 }

@@ -177,7 +177,7 @@ describe("DeltaDeployment workflows: no ordinary Pulumi workflow loses a host's 
             await scenario(options([{ name: "site", source: srcB, destination: dest() }]), async (b) => {
                 const untouched = hostSnapshot(host);
                 await assert.rejects(b.up(), (err: Error) => {
-                    for (const part of [`${PROJECT}/${a.name}`, "site", "index.html", "takeOverFrom"]) assert.ok(err.message.includes(part), `the refusal names ${part}: ${err.message}`);
+                    for (const part of [`${PROJECT}/${a.name}`, "::site", path.join(dest(), "index.html"), "takeOverFrom"]) assert.ok(err.message.includes(part), `the refusal names ${part}: ${err.message}`);
                     assert.match(err.message, /destroy/, "the refusal says destroying the other deployment first also hands the paths over");
                     return true;
                 });
