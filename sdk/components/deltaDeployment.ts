@@ -144,6 +144,15 @@ function manifestOf(source: string, exclude: string[]): Manifest {
     return m;
 }
 
+/** The stack's organization, or undefined where the engine names none (older engines, mocks without one). */
+function organization(): string | undefined {
+    try {
+        return pulumi.getOrganization();
+    } catch {
+        return undefined;
+    }
+}
+
 /** The manifest as the resource's inputs carry it (plain values: Outputs do not carry a Map). */
 type ManifestInputs = Pick<DeltaDeploymentProviderInputs, "kind" | "files" | "manifestDigest" | "fileCount" | "totalBytes">;
 
@@ -285,7 +294,7 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             group: args.group,
             project: pulumi.getProject(),
             stack: pulumi.getStack(),
-            organization: pulumi.getOrganization(),
+            organization: organization(),
             resourceUrn: this.urn,
             takeOverFrom: args.takeOverFrom,
             files: built.files,
