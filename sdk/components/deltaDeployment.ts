@@ -295,7 +295,8 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             project: pulumi.getProject(),
             stack: pulumi.getStack(),
             organization: organization(),
-            resourceUrn: this.urn,
+            // A bare value: an Output of this.urn would make the child depend on its own component.
+            resourceUrn: new Promise<string>((resolve) => this.urn.apply(resolve)),
             takeOverFrom: args.takeOverFrom,
             files: built.files,
             manifestDigest: built.manifestDigest,
