@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import { describeConnection, isUnknown, joinSecrets } from "../connection";
 import * as sql from "../sql";
 import * as transport from "../transport";
+import { watchEngine } from "./engineWatch";
 import { InputFailure, SqlDeltaProviderInputs as Inputs, SqlDeltaProviderOutputs as Outputs, validateInputs } from "./sqlDeltaInputs";
 
 /**
@@ -34,6 +35,7 @@ function ownedBy(o: sql.RecordedOwner): string {
 }
 
 async function withTransport<T>(i: Inputs, fn: (t: transport.Transport) => Promise<T>): Promise<T> {
+    watchEngine();
     const t = await transport.openTransport(i.connection ? joinSecrets(i.connection, i.credentials) : undefined);
     try {
         return await fn(t);
@@ -43,6 +45,7 @@ async function withTransport<T>(i: Inputs, fn: (t: transport.Transport) => Promi
 }
 
 export function check(olds: Partial<Inputs>, news: Inputs): { inputs: Inputs; failures: InputFailure[] } {
+    watchEngine();
     const failures = validateInputs(news);
     // olds is empty for a delta not yet applied; for an applied one, its place in the chain must hold.
     if (olds.deltaId !== undefined && olds.tenant === news.tenant && olds.deltaId === news.deltaId) {
