@@ -45,12 +45,12 @@ describe("validateInputs", () => {
         ["unknowns", { source: UNKNOWN, destination: UNKNOWN, onDestroy: UNKNOWN as never }, []],
         [
             "every problem at once",
-            { ...good, destination: "srv/www", onDestroy: "delete" as never, stateDir: "state", exclude: ["/abs"] },
+            { ...good, destination: "srv/www", onDestroy: "delete" as never, stateDir: "state", exclude: ["/abs", "[a-"] },
             [
                 { property: "destination", reason: `destination must be an absolute path on the host such as "/srv/www/site", got "srv/www"` },
                 { property: "onDestroy", reason: `onDestroy must be one of "restore", "remove", "retain", got "delete"` },
                 { property: "stateDir", reason: `stateDir must be an absolute path on the host (or start with "~/"), e.g. "/var/lib/pulumi-delta", got "state"` },
-                { property: "exclude", reason: `exclude[0] "/abs" is absolute; globs are relative to source, e.g. "abs"` },
+                { property: "exclude", reason: `exclude[1] "[a-" is not a valid pattern: the "[" at offset 0 is never closed by "]" (escape it with a backslash to match a literal "["); fix or remove it` },
             ],
         ],
         ["root as destination", { ...good, destination: "/" }, [{ property: "destination", reason: `destination "/" must be a normalized path below "/" without "..", "." or a trailing "/", e.g. "/srv/site"` }]],
