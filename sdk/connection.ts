@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { hostKeyProblems } from "./transport/hostKeys";
 
 /**
  * How to reach a host over SSH. The field names are those of
@@ -174,6 +175,11 @@ export function validateConnection(c: unknown, prefix = "connection"): string[] 
         problems.push(
             `${prefix}.privateKey must be the key's text (-----BEGIN … PRIVATE KEY-----), not a path; read it with fs.readFileSync(path, "utf8")`,
         );
+    }
+    if (typeof v.hostKey === "string" && !isUnknown(v.hostKey)) {
+        // Checked here, in preview, rather than when the first dial reads it.
+        const at = { host: typeof v.host === "string" && !isUnknown(v.host) ? v.host : undefined, port: typeof v.port === "number" ? v.port : undefined };
+        problems.push(...hostKeyProblems(v.hostKey, prefix, at));
     }
     if (v.insecureIgnoreHostKey === true && typeof v.hostKey === "string") {
         problems.push(`${prefix}.hostKey and ${prefix}.insecureIgnoreHostKey: true contradict each other; keep only hostKey`);

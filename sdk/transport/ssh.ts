@@ -87,7 +87,7 @@ function hostKeyProblem(c: ConnectionInputs, blob: Buffer, prefix: string): stri
     const where = `${c.host}:${c.port ?? DEFAULT_PORT}`;
     const presented = `${fingerprint(blob)} (${keyType(blob)})`;
     if (c.hostKey) {
-        const pinned = parsePinnedKeys(c.hostKey);
+        const pinned = parsePinnedKeys(c.hostKey, prefix, c);
         if (matchesPinned(blob, pinned)) return undefined;
         return (
             `host key verification failed for ${where}: the server presented ${presented}, ` +
