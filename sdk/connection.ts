@@ -39,7 +39,13 @@ export interface ConnectionArgs {
      * it as `proxy user@host:port (connection.proxy)`. Default: none.
      */
     proxy?: pulumi.Input<ConnectionArgs>;
-    /** How many times to dial before giving up; -1 retries forever. Default: 10. */
+    /**
+     * How many times to dial before giving up; -1 retries forever. Timeouts
+     * and dropped handshakes are dialed again. A refused connection (or one
+     * closed before any SSH greeting) fails at once unless this is set, to
+     * wait for a host that is still starting; a port that answers but does
+     * not speak SSH always fails at once. Default: 10.
+     */
     dialErrorLimit?: pulumi.Input<number>;
     /** Seconds to wait for one dial (TCP connect and SSH handshake). Default: 15. */
     perDialTimeout?: pulumi.Input<number>;
