@@ -29,8 +29,11 @@ export interface DeltaDeploymentArgs {
      */
     connection?: pulumi.Input<ConnectionArgs>;
     /**
-     * Globs relative to `source` whose files are not deployed, e.g.
-     * `["**\/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
+     * Patterns relative to `source` whose files are not deployed, with
+     * `.gitignore` rules, e.g. `["*.tmp", ".git/", "/build", "!keep.tmp"]`:
+     * the last match wins, `!` re-includes, `dir/` matches folders only, a
+     * leading or middle `/` anchors at `source`, no slash matches at any
+     * depth. A matching folder is skipped whole. Default: [].
      */
     exclude?: pulumi.Input<pulumi.Input<string>[]>;
     /**
