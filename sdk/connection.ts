@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { hostKeyProblems } from "./transport/hostKeys";
 
 /**
  * How to reach a host over SSH. The field names are those of
@@ -38,7 +39,13 @@ export interface ConnectionArgs {
      * it as `proxy user@host:port (connection.proxy)`. Default: none.
      */
     proxy?: pulumi.Input<ConnectionArgs>;
-    /** How many times to dial before giving up; -1 retries forever. Default: 10. */
+    /**
+     * How many times to dial before giving up; -1 retries forever. Timeouts
+     * and dropped handshakes are dialed again. A refused connection (or one
+     * closed before any SSH greeting) fails at once unless this is set, to
+     * wait for a host that is still starting; a port that answers but does
+     * not speak SSH always fails at once. Default: 10.
+     */
     dialErrorLimit?: pulumi.Input<number>;
     /** Seconds to wait for one dial (TCP connect and SSH handshake). Default: 15. */
     perDialTimeout?: pulumi.Input<number>;
@@ -174,6 +181,11 @@ export function validateConnection(c: unknown, prefix = "connection"): string[] 
         problems.push(
             `${prefix}.privateKey must be the key's text (-----BEGIN … PRIVATE KEY-----), not a path; read it with fs.readFileSync(path, "utf8")`,
         );
+    }
+    if (typeof v.hostKey === "string" && !isUnknown(v.hostKey)) {
+        // Checked here, in preview, rather than when the first dial reads it.
+        const at = { host: typeof v.host === "string" && !isUnknown(v.host) ? v.host : undefined, port: typeof v.port === "number" ? v.port : undefined };
+        problems.push(...hostKeyProblems(v.hostKey, prefix, at));
     }
     if (v.insecureIgnoreHostKey === true && typeof v.hostKey === "string") {
         problems.push(`${prefix}.hostKey and ${prefix}.insecureIgnoreHostKey: true contradict each other; keep only hostKey`);

@@ -26,8 +26,13 @@ function startTicksOf(pid: number): string {
     return fields[19] ?? "";
 }
 
+/** A process of this machine as a lock would name it. */
+export function processIdentity(pid: number): ProcessIdentity {
+    return { pid, runner: os.hostname(), bootId: read("/proc/sys/kernel/random/boot_id"), startTicks: startTicksOf(pid) };
+}
+
 export function thisProcess(): ProcessIdentity {
-    return { pid: process.pid, runner: os.hostname(), bootId: read("/proc/sys/kernel/random/boot_id"), startTicks: startTicksOf(process.pid) };
+    return processIdentity(process.pid);
 }
 
 /**

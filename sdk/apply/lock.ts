@@ -40,6 +40,9 @@ function parseHolder(text: string): Holder | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Locks this process holds now: a lock naming this process with another token was left by a call whose release failed. */
+const heldHere = new Set<string>();
+
 /**
  * Takes the destination's lock (a file created exclusively), so two runs
  * never interleave on one destination. A lock whose holder is gone — it ran
@@ -65,7 +68,7 @@ export async function acquireLock(t: Transport, layout: HostLayout, owner: LockO
         const holder = parseHolder(text);
         let dead = false;
         if (holder) {
-            const live = localLiveness(holder);
+            const live = holder.pid === me.pid && holder.runner === me.runner && holder.bootId === me.bootId ? (heldHere.has(holder.token) ? "alive" : "dead") : localLiveness(holder);
             if (live === "dead") dead = true;
             else if (live === "unknown") {
                 if (!watched || watched.text !== text) watched = { text, seenAt: Date.now() };
@@ -93,6 +96,7 @@ export async function acquireLock(t: Transport, layout: HostLayout, owner: LockO
         waitingSaid = true;
         await sleep(POLL_MS);
     }
+    heldHere.add(me.token);
     // Renewed while held, so a run on another machine can tell a live holder from a dead one.
     let beating: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
@@ -102,6 +106,7 @@ export async function acquireLock(t: Transport, layout: HostLayout, owner: LockO
     timer.unref();
     return async () => {
         clearInterval(timer);
+        heldHere.delete(me.token);
         // A renewal still in flight would bring the lock back after its removal.
         await beating;
         await t.unlink(layout.lock).catch(() => undefined);

@@ -1,7 +1,7 @@
 import * as path from "path";
 import type { Transport } from "../transport";
 import { readJournal, undoJournal } from "./journal";
-import { HostLayout } from "./layout";
+import { destinationKey, HostLayout } from "./layout";
 import { readLedger } from "./ledger";
 
 /**
@@ -35,8 +35,9 @@ export async function recoverDestination(t: Transport, layout: HostLayout, desti
     // Staging on another filesystem sits beside the destination.
     const beside = path.posix.dirname(destination);
     if ((await t.stat(beside))?.kind === "dir") {
-        for (const name of await t.readdir(beside)) {
-            if (name.startsWith(".pulumi-delta-staging-")) {
+        // A parent the login user cannot list holds no staging of ours either.
+        for (const name of await t.readdir(beside).catch(() => [] as string[])) {
+            if (name.startsWith(`.pulumi-delta-staging-${destinationKey(destination)}-`)) {
                 await t.removeTree(`${beside}/${name}`);
                 leaked++;
             }

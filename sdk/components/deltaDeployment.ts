@@ -29,8 +29,11 @@ export interface DeltaDeploymentArgs {
      */
     connection?: pulumi.Input<ConnectionArgs>;
     /**
-     * Globs relative to `source` whose files are not deployed, e.g.
-     * `["**\/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
+     * Patterns relative to `source` whose files are not deployed, with
+     * `.gitignore` rules, e.g. `["*.tmp", ".git/", "/build", "!keep.tmp"]`:
+     * the last match wins, `!` re-includes, `dir/` matches folders only, a
+     * leading or middle `/` anchors at `source`, no slash matches at any
+     * depth. A matching folder is skipped whole. Default: [].
      */
     exclude?: pulumi.Input<pulumi.Input<string>[]>;
     /**
@@ -142,6 +145,15 @@ function manifestOf(source: string, exclude: string[]): Manifest {
         manifestsThisRun.set(key, m);
     }
     return m;
+}
+
+/** The stack's organization, or undefined where the engine names none (older engines, mocks without one). */
+function organization(): string | undefined {
+    try {
+        return pulumi.getOrganization();
+    } catch {
+        return undefined;
+    }
 }
 
 /** The manifest as the resource's inputs carry it (plain values: Outputs do not carry a Map). */
@@ -285,8 +297,9 @@ export class DeltaDeployment extends pulumi.ComponentResource {
             group: args.group,
             project: pulumi.getProject(),
             stack: pulumi.getStack(),
-            organization: pulumi.getOrganization(),
-            resourceUrn: this.urn,
+            organization: organization(),
+            // A bare value: an Output of this.urn would make the child depend on its own component.
+            resourceUrn: new Promise<string>((resolve) => this.urn.apply(resolve)),
             takeOverFrom: args.takeOverFrom,
             files: built.files,
             manifestDigest: built.manifestDigest,

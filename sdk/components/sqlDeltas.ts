@@ -67,6 +67,9 @@ export interface SqlDeltasArgs {
     statementTimeout?: pulumi.Input<number>;
 }
 
+/** The child's type as the engine records it (dynamic.Resource builds it from the module and type below). */
+const CHILD_TYPE = "pulumi-nodejs:dynamic/pulumi-delta:SqlDelta";
+
 /** One (tenant, delta); its type shows in previews as `pulumi-nodejs:dynamic/pulumi-delta:SqlDelta`. */
 class SqlDeltaResource extends pulumi.dynamic.Resource {
     declare readonly tenant: pulumi.Output<string>;
@@ -76,6 +79,20 @@ class SqlDeltaResource extends pulumi.dynamic.Resource {
     constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
         super(new SqlDeltaProvider(), name, props, opts, "pulumi-delta", "SqlDelta");
     }
+}
+
+/**
+ * `<organization>/<project>/<stack>`. Unit tests under `setMocks` without an
+ * organization get "organization", the name a DIY backend reports too.
+ */
+function stackName(): string {
+    let org = "organization";
+    try {
+        org = pulumi.getOrganization();
+    } catch {
+        // Mocks without an organization: nothing reaches a database there.
+    }
+    return `${org}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 
 function checkedArgs(name: string, args: SqlDeltasArgs): { engine: Engine; deltas: SqlDelta[]; tenants: { name: string; database: string }[]; historyTable: string } {
@@ -110,7 +127,8 @@ function checkedArgs(name: string, args: SqlDeltasArgs): { engine: Engine; delta
  * Applies reversible SQL deltas to every tenant database that lacks them,
  * in order, one child resource per (tenant, delta); removing a delta or
  * destroying runs its down part, newest first. Each tenant's history table
- * is the cross-check of what Pulumi state says it has.
+ * is the cross-check of what Pulumi state says it has, and names the one
+ * child (stack, URN, instance id) whose delete may run the down part.
  */
 export class SqlDeltas extends pulumi.ComponentResource {
     /** Delta ids applied per tenant, in order. */
@@ -134,14 +152,19 @@ export class SqlDeltas extends pulumi.ComponentResource {
             allowOutOfOrder: args.allowOutOfOrder ?? false,
             statementTimeout: args.statementTimeout,
             appliedBy,
+            ownerStack: stackName(),
         };
+        // The component's URN as a bare value. An Output of this.urn would make each child depend on the
+        // component, which the SDK expands to all of its children, siblings included: a wait cycle.
+        const componentUrn = new Promise<string>((resolve) => this.urn.apply(resolve));
         const perTenant: pulumi.Output<string>[][] = [];
         for (const tenant of tenants) {
             let previous: SqlDeltaResource | undefined;
             let previousId: string | undefined;
             const ids: pulumi.Output<string>[] = [];
             for (const d of deltas) {
-                const inputs: Record<keyof SqlDeltaProviderInputs | "appliedAt" | "outcome", unknown> = {
+                const childName = `${name}-${tenant.name}-${d.id}`;
+                const inputs: Record<keyof SqlDeltaProviderInputs | "appliedAt" | "outcome" | "instanceId", unknown> = {
                     ...shared,
                     tenant: tenant.name,
                     database: tenant.database,
@@ -152,12 +175,16 @@ export class SqlDeltas extends pulumi.ComponentResource {
                     down: d.down,
                     checksum: d.checksum,
                     previous: previousId,
+                    // The child's own URN, as `pulumi stack --show-urns` and `--replace` spell it: what a person
+                    // reading the history row can act on. (A resource cannot take its own urn as an input.)
+                    ownerUrn: pulumi.createUrn(childName, CHILD_TYPE, componentUrn),
                     // Outputs only: declared so the engine returns them.
                     appliedAt: undefined,
                     outcome: undefined,
+                    instanceId: undefined,
                 };
                 // Chained, so up runs in file order and destroy reverts newest first; tenants stay independent.
-                const child: SqlDeltaResource = new SqlDeltaResource(`${name}-${tenant.name}-${d.id}`, inputs as pulumi.Inputs, {
+                const child: SqlDeltaResource = new SqlDeltaResource(childName, inputs as pulumi.Inputs, {
                     parent: this,
                     dependsOn: previous ? [previous] : [],
                     additionalSecretOutputs: ["password", "credentials"],

@@ -81,8 +81,8 @@ function readPath(r: Reader, prev: Buffer): Buffer {
     return Buffer.concat([prev.subarray(0, shared), rest]);
 }
 
-function pack(tag: string, raw: Buffer): string {
-    return tag + zlib.deflateRawSync(raw, { level: 9 }).toString("base64");
+function pack(tag: string, raw: Buffer, level = 9): string {
+    return tag + zlib.deflateRawSync(raw, { level }).toString("base64");
 }
 
 function unpack(tag: string, s: string, what: string): Buffer {
@@ -90,7 +90,8 @@ function unpack(tag: string, s: string, what: string): Buffer {
     return zlib.inflateRawSync(Buffer.from(s.slice(tag.length), "base64"));
 }
 
-export function encodeManifest(m: Manifest): string {
+/** `level`: deflate's; state keeps the default 9 (smallest), the host's ledger, written on every deployment, takes 1. */
+export function encodeManifest(m: Manifest, level = 9): string {
     const w = new Writer();
     const paths = sortedPaths(m);
     w.varint(m.kind === "file" ? 1 : 0);
@@ -105,7 +106,7 @@ export function encodeManifest(m: Manifest): string {
         w.varint(e.size);
         w.bytes(Buffer.from(e.sha256, "hex"));
     }
-    return pack(MANIFEST_TAG, w.done());
+    return pack(MANIFEST_TAG, w.done(), level);
 }
 
 export function decodeManifest(s: string): Manifest {
@@ -155,7 +156,8 @@ export function encodeNumbers(ns: readonly number[]): string {
     const w = new Writer();
     w.varint(ns.length);
     for (const n of ns) w.varint(n);
-    return pack(NUMBERS_TAG, w.done());
+    // Written on every deployment (the host's ledger), not kept in state: speed over the last few bytes.
+    return pack(NUMBERS_TAG, w.done(), 1);
 }
 
 export function decodeNumbers(s: string): number[] {

@@ -35,6 +35,13 @@ export interface SqlDeltaProviderInputs {
     statementTimeout?: number;
     /** Written to the history row's applied_by. */
     appliedBy: string;
+    /**
+     * `<organization>/<project>/<stack>` and this child's URN, written to the
+     * row's owner columns. Not compared by diff: after an alias they change
+     * alone, and the next write to the row records them.
+     */
+    ownerStack: string;
+    ownerUrn: string;
 }
 
 export interface SqlDeltaProviderOutputs extends SqlDeltaProviderInputs {
@@ -42,6 +49,12 @@ export interface SqlDeltaProviderOutputs extends SqlDeltaProviderInputs {
     appliedAt: string;
     /** "adopted" when the tenant already had the delta recorded with the same checksum. */
     outcome: "applied" | "adopted";
+    /**
+     * Minted by create (16 hex), kept by update: the history row's
+     * owner_instance, and only a delete by this instance runs the down part.
+     * Absent in state written by 0.1, which owns the rows 0.1 left unowned.
+     */
+    instanceId?: string;
 }
 
 export interface InputFailure {

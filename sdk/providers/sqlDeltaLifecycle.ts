@@ -1,6 +1,8 @@
+import * as crypto from "crypto";
 import { describeConnection, isUnknown, joinSecrets } from "../connection";
 import * as sql from "../sql";
 import * as transport from "../transport";
+import { watchEngine } from "./engineWatch";
 import { InputFailure, SqlDeltaProviderInputs as Inputs, SqlDeltaProviderOutputs as Outputs, validateInputs } from "./sqlDeltaInputs";
 
 /**
@@ -23,7 +25,17 @@ function where(i: Inputs): string {
     return i.connection ? describeConnection(i.connection) : "local";
 }
 
+function owner(i: Inputs, instance: string): sql.Owner {
+    return { stack: i.ownerStack, urn: i.ownerUrn, instance };
+}
+
+/** Whose row it is, in words; a row without an owner is one 0.1 (or a person) wrote. */
+function ownedBy(o: sql.RecordedOwner): string {
+    return o.instance === null ? "no one (the row has no owner: written by pulumi-delta 0.1 or by hand; only state from 0.1 reverts it)" : sql.describeOwner(o);
+}
+
 async function withTransport<T>(i: Inputs, fn: (t: transport.Transport) => Promise<T>): Promise<T> {
+    watchEngine();
     const t = await transport.openTransport(i.connection ? joinSecrets(i.connection, i.credentials) : undefined);
     try {
         return await fn(t);
@@ -33,6 +45,7 @@ async function withTransport<T>(i: Inputs, fn: (t: transport.Transport) => Promi
 }
 
 export function check(olds: Partial<Inputs>, news: Inputs): { inputs: Inputs; failures: InputFailure[] } {
+    watchEngine();
     const failures = validateInputs(news);
     // olds is empty for a delta not yet applied; for an applied one, its place in the chain must hold.
     if (olds.deltaId !== undefined && olds.tenant === news.tenant && olds.deltaId === news.deltaId) {
@@ -51,7 +64,11 @@ export function check(olds: Partial<Inputs>, news: Inputs): { inputs: Inputs; fa
 
 /** Inputs that name a different database: apply there, then revert here. */
 const REPLACING = ["engine", "database"] as const;
-/** Inputs recorded without touching the database when they change. */
+/**
+ * Inputs recorded without touching the database when they change. Names
+ * (component, appliedBy, ownerStack, ownerUrn) are in neither list: an alias
+ * changes them alone, which is no change; the next write records them.
+ */
 const RECORDED = ["file", "format", "down", "previous", "client", "password", "connection", "credentials", "allowIrreversible", "allowOutOfOrder", "statementTimeout"] as const;
 
 export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
@@ -64,17 +81,33 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
     return { changes, replaces: [...replaces], deleteBeforeReplace: false };
 }
 
+/** Applies the delta, or adopts the tenant's row of it; either way this new instance owns the row. */
 export async function create(i: Inputs): Promise<{ id: string; outs: Outputs }> {
-    const r = await withTransport(i, (t) => sql.applyDelta(t, target(i), { id: i.deltaId, checksum: i.checksum, up: i.up, appliedBy: i.appliedBy }));
-    if (r.outcome === "adopted") log(`${i.component}: tenant ${i.tenant} already has ${i.deltaId} recorded with the same checksum; adopted it without running it`);
-    return { id: `${i.tenant}/${i.deltaId}`, outs: { ...i, appliedAt: r.appliedAt, outcome: r.outcome } };
+    const instanceId = crypto.randomBytes(8).toString("hex");
+    const r = await withTransport(i, (t) => sql.applyDelta(t, target(i), { id: i.deltaId, checksum: i.checksum, up: i.up, appliedBy: i.appliedBy, owner: owner(i, instanceId) }));
+    if (r.previousOwner) {
+        const from = r.previousOwner.instance === null ? "it had no owner (written by pulumi-delta 0.1 or by hand)" : `took it over from ${sql.describeOwner(r.previousOwner)}`;
+        log(`${i.component}: tenant ${i.tenant} already has ${i.deltaId} recorded with the same checksum; adopted it without running it; ${from}`);
+    }
+    return { id: `${i.tenant}/${i.deltaId}`, outs: { ...i, instanceId, appliedAt: r.appliedAt, outcome: r.outcome } };
 }
 
-/** Only recorded inputs changed (diff refuses the rest): nothing to run. */
+/**
+ * Only recorded inputs changed (diff refuses the rest): nothing to run. The
+ * row is written only to record ownership: state from 0.1 gets an instance
+ * id and claims the row if 0.1 left it unowned, and an owner whose stack or
+ * URN changed (an alias) writes the new ones.
+ */
 export async function update(olds: Outputs, news: Inputs): Promise<{ outs: Outputs }> {
-    return { outs: { ...news, appliedAt: olds.appliedAt, outcome: olds.outcome } };
+    const instanceId = olds.instanceId ?? crypto.randomBytes(8).toString("hex");
+    if (olds.instanceId === undefined || olds.ownerStack !== news.ownerStack || olds.ownerUrn !== news.ownerUrn) {
+        const r = await withTransport(news, (t) => sql.claimDelta(t, target(news), { id: news.deltaId, owner: owner(news, instanceId), claimUnowned: olds.instanceId === undefined }));
+        if (r.outcome === "kept") log(`${news.component}: tenant ${news.tenant}: delta ${news.deltaId} is owned by ${ownedBy(r.owner)}; this resource's delete will leave it applied`);
+    }
+    return { outs: { ...news, instanceId, appliedAt: olds.appliedAt, outcome: olds.outcome } };
 }
 
+/** Runs the down part only when this instance owns the tenant's row; another owner's row is left applied. */
 export async function remove(p: Outputs): Promise<void> {
     if (p.down === undefined && !p.allowIrreversible) {
         throw new Error(
@@ -82,8 +115,9 @@ export async function remove(p: Outputs): Promise<void> {
                 `to forget it without undoing it, restore the file, set allowIrreversible: true, run pulumi up, then remove it again`,
         );
     }
-    const outcome = await withTransport(p, (t) => sql.revertDelta(t, target(p), { id: p.deltaId, checksum: p.checksum, down: p.down }));
-    if (outcome === "absent") log(`${p.component}: tenant ${p.tenant} has no history row for ${p.deltaId} on ${where(p)}; nothing to undo`);
+    const r = await withTransport(p, (t) => sql.revertDelta(t, target(p), { id: p.deltaId, checksum: p.checksum, down: p.down, instance: p.instanceId }));
+    if (r.outcome === "absent") log(`${p.component}: tenant ${p.tenant} has no history row for ${p.deltaId} on ${where(p)}; nothing to undo`);
+    else if (r.outcome === "kept") log(`${p.component}: tenant ${p.tenant}: delta ${p.deltaId} is owned by ${ownedBy(r.owner)}; left applied`);
     else if (p.down === undefined) log(`${p.component}: forgot irreversible delta ${p.deltaId} in tenant ${p.tenant} without undoing it (allowIrreversible)`);
 }
 

@@ -1,3 +1,5 @@
+import type { Owner } from "./owner";
+
 /** A script for an engine's client, and where the delta's own SQL sits in it (for error lines). */
 export interface Script {
     text: string;
@@ -12,6 +14,8 @@ export interface ApplyInput {
     up: string;
     /** Recorded in the history row's `applied_by`. */
     appliedBy: string;
+    /** Written to the row's owner columns, whether the delta runs or is adopted. */
+    owner: Owner;
     /** Seconds any one statement may run; undefined: no limit. */
     statementTimeout?: number;
 }
@@ -22,6 +26,17 @@ export interface RevertInput {
     checksum: string;
     /** The down part; undefined only forgets the delta (irreversible, allowed). */
     down?: string;
+    /** The reverting resource's instance id; undefined for state written before instance ids. */
+    instance: string | undefined;
+    statementTimeout?: number;
+}
+
+/** Records `owner` in a row it already owns (newer stack or URN), or in an unowned row when `claimUnowned`. */
+export interface ClaimInput {
+    historyTable: string;
+    id: string;
+    owner: Owner;
+    claimUnowned: boolean;
     statementTimeout?: number;
 }
 

@@ -12,6 +12,7 @@ import {
     DEFAULT_USER,
     describeConnection,
 } from "../connection";
+import { FatalDialError, greetingFailure, isFinal, refused, tapGreeting, UnreachableDialError } from "./dialFailure";
 import { HostHasher } from "./hostHasher";
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
 import { AccountIdCache } from "./accountIds";
@@ -71,9 +72,6 @@ class WriteWindow {
     }
 }
 
-/** A connection failure that retrying cannot fix (bad host key, refused credentials). */
-class FatalDialError extends Error {}
-
 function knownHostsFiles(): string[] {
     return [path.join(os.homedir(), ".ssh", "known_hosts"), "/etc/ssh/ssh_known_hosts"];
 }
@@ -87,7 +85,7 @@ function hostKeyProblem(c: ConnectionInputs, blob: Buffer, prefix: string): stri
     const where = `${c.host}:${c.port ?? DEFAULT_PORT}`;
     const presented = `${fingerprint(blob)} (${keyType(blob)})`;
     if (c.hostKey) {
-        const pinned = parsePinnedKeys(c.hostKey);
+        const pinned = parsePinnedKeys(c.hostKey, prefix, c);
         if (matchesPinned(blob, pinned)) return undefined;
         return (
             `host key verification failed for ${where}: the server presented ${presented}, ` +
@@ -128,15 +126,16 @@ interface Hop {
     name: string;
 }
 
-function openSocket(c: ConnectionInputs, timeoutMs: number, via?: Hop): Promise<NonNullable<ConnectConfig["sock"]>> {
+function openSocket(c: ConnectionInputs, prefix: string, timeoutMs: number, via?: Hop): Promise<NonNullable<ConnectConfig["sock"]>> {
     const port = c.port ?? DEFAULT_PORT;
     if (via) {
         // The jump host opens the TCP connection (a direct-tcpip channel): it, not this machine, must reach the target.
         return new Promise((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`the proxy ${via.name} did not open a channel to ${c.host}:${port} within ${timeoutMs / 1000}s`)), timeoutMs);
+            const timer = setTimeout(() => reject(new Error(`${via.name} did not open a channel to ${c.host}:${port} within ${timeoutMs / 1000}s`)), timeoutMs);
             via.client.forwardOut("127.0.0.1", 0, c.host, port, (err, stream) => {
                 clearTimeout(timer);
-                if (err) reject(new Error(`the proxy ${via.name} could not reach ${c.host}:${port}: ${err.message}`));
+                if (err && /connection refused/i.test(err.message)) reject(new UnreachableDialError(`${via.name} could not reach ${c.host}:${port}: ${refused(prefix).message}`));
+                else if (err) reject(new Error(`${via.name} could not reach ${c.host}:${port}: ${err.message}`));
                 else resolve(stream);
             });
         });
@@ -153,9 +152,9 @@ function openSocket(c: ConnectionInputs, timeoutMs: number, via?: Hop): Promise<
             sock.setNoDelay(true);
             resolve(sock);
         });
-        sock.once("error", (e) => {
+        sock.once("error", (e: NodeJS.ErrnoException) => {
             clearTimeout(timer);
-            reject(e);
+            reject(e.code === "ECONNREFUSED" ? refused(prefix) : e);
         });
     });
 }
@@ -165,10 +164,11 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Clien
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
     const timeoutMs = (c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT) * 1000;
-    return openSocket(c, timeoutMs, via).then(
+    return openSocket(c, prefix, timeoutMs, via).then(
         (sock) =>
             new Promise<Client>((resolve, reject) => {
                 const client = new SshClient();
+                let greeting = (): Buffer => Buffer.alloc(0);
                 let refusal: string | undefined;
                 const config: ConnectConfig = {
                     sock,
@@ -194,7 +194,9 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Clien
                 client.on("error", () => undefined);
                 client.once("error", (err: Error & { level?: string }) => {
                     client.end();
+                    const notSsh = refusal ? undefined : greetingFailure(greeting(), err, prefix);
                     if (refusal) reject(new FatalDialError(refusal));
+                    else if (notSsh) reject(notSsh);
                     else if (err.level === "client-authentication") {
                         reject(
                             new FatalDialError(
@@ -208,6 +210,9 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Clien
                 });
                 try {
                     client.connect(config);
+                    // Tapped once the client listens too, so both see every byte. What the
+                    // server says first tells a port that does not speak SSH from a slow one.
+                    greeting = tapGreeting(sock);
                 } catch (e) {
                     reject(new FatalDialError(`${prefix}.privateKey cannot be used: ${(e as Error).message}; check the key text and ${prefix}.privateKeyPassword`));
                 }
@@ -227,7 +232,7 @@ async function dial(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Cli
         try {
             return await dialOnce(c, prefix, via);
         } catch (err) {
-            if (err instanceof FatalDialError) throw new TransportError("connect to", hostLabel(c, prefix, via), "", err.message);
+            if (isFinal(err, c.dialErrorLimit !== undefined)) throw new TransportError("connect to", hostLabel(c, prefix, via), "", err.message);
             if (limit !== -1 && attempt >= limit) {
                 throw new TransportError(
                     "connect to",

@@ -1,9 +1,9 @@
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { deploy, destinationKey, destroy } from "../../sdk/apply";
-import { thisProcess } from "../../sdk/apply/liveness";
+import { processIdentity, thisProcess } from "../../sdk/apply/liveness";
 import { buildManifest, Manifest } from "../../sdk/manifest";
 import { connectSsh, LocalTransport, Transport } from "../../sdk/transport";
 import { Sshd, startSshd } from "../helpers/sshd";
@@ -103,8 +103,8 @@ for (const kind of ["local", "ssh"] as const) {
                 const folder = path.join(stateDir, destinationKey(dest));
                 assert.ok(fs.existsSync(path.join(folder, "journal.json")));
                 assert.notDeepStrictEqual(contentOf(snapshot(dest)), hostV1, "the host was left half-updated");
-                // The crashed run's lock would still be held; the operator removes it as the error says.
-                fs.rmSync(path.join(folder, "lock"), { force: true });
+                // The crashed run could not release its lock; the next run sees its holder is gone and breaks it.
+                assert.ok(fs.existsSync(path.join(folder, "lock")));
                 // Redeploying v1 (a rollback) first undoes the interrupted update.
                 resetTree(src, { "a.txt": "a1", "b.txt": "b1" });
                 await deploy(t, { source: src, destination: dest, stateDir, previous: v1.next, next: v1.next, createdDirs: v1.createdDirs });
@@ -155,8 +155,9 @@ for (const kind of ["local", "ssh"] as const) {
             resetTree(src, { "a.txt": "a" });
             const folder = path.join(stateDir, destinationKey(dest));
             fs.mkdirSync(folder, { recursive: true });
-            // A holder that is alive: this very process, as another stack.
-            fs.writeFileSync(path.join(folder, "lock"), JSON.stringify({ ...thisProcess(), token: "t1", stack: "shop/prod", resource: "urn:pulumi:prod::shop::x", since: "2026-01-01T00:00:00Z", beat: 0 }));
+            // A holder that is alive: another process of this machine, as another stack.
+            const holder = spawn("sleep", ["60"], { stdio: "ignore" });
+            fs.writeFileSync(path.join(folder, "lock"), JSON.stringify({ ...processIdentity(holder.pid!), token: "t1", stack: "shop/prod", resource: "urn:pulumi:prod::shop::x", since: "2026-01-01T00:00:00Z", beat: 0 }));
             const t = await open();
             try {
                 await assert.rejects(deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src) }), (err: Error) => {
@@ -165,6 +166,7 @@ for (const kind of ["local", "ssh"] as const) {
                 });
                 assert.ok(!fs.existsSync(dest));
             } finally {
+                holder.kill();
                 await t.close();
             }
         });
@@ -182,8 +184,12 @@ for (const kind of ["local", "ssh"] as const) {
                 assert.ok(Date.now() - started < 5000, "a dead holder is broken at once");
                 assert.strictEqual(fs.readFileSync(path.join(dest, "a.txt"), "utf8"), "a");
                 // Alive and of the same stack (the direct caller's): waited for until it lets go.
-                fs.writeFileSync(path.join(folder, "lock"), JSON.stringify({ ...thisProcess(), token: "t3", stack: "(unknown stack)", resource: "r", since: "x", beat: 0 }));
-                setTimeout(() => fs.unlinkSync(path.join(folder, "lock")), 1500);
+                const holder = spawn("sleep", ["60"], { stdio: "ignore" });
+                fs.writeFileSync(path.join(folder, "lock"), JSON.stringify({ ...processIdentity(holder.pid!), token: "t3", stack: "(unknown stack)", resource: "r", since: "x", beat: 0 }));
+                setTimeout(() => {
+                    fs.unlinkSync(path.join(folder, "lock"));
+                    holder.kill();
+                }, 1500);
                 resetTree(src, { "a.txt": "b" });
                 const waited = Date.now();
                 const lines: string[] = [];

@@ -1,8 +1,11 @@
 import * as assert from "assert";
 import { clientProblems, pgpassLine, psqlCommand, sqliteCommand } from "../../sdk/sql/client";
 import { parseClientError, statementAt } from "../../sdk/sql/clientErrors";
-import { postgresApply, postgresRevert } from "../../sdk/sql/postgresScripts";
-import { sqliteApply } from "../../sdk/sql/sqliteScripts";
+import { ownerLine } from "../../sdk/sql/owner";
+import { postgresApply, postgresClaim, postgresRevert } from "../../sdk/sql/postgresScripts";
+import { sqliteAdopt, sqliteApply, sqliteRevert } from "../../sdk/sql/sqliteScripts";
+
+const OWNER = { stack: "org/proj/dev", urn: "urn:pulumi:dev::proj::x$y::db-acme-0001_a", instance: "00ff" };
 
 describe("sql/client: command lines", () => {
     it("psql: every value one quoted word, password only as a file path", () => {
@@ -57,41 +60,108 @@ describe("sql/clientErrors", () => {
 });
 
 describe("sql scripts", () => {
-    it("postgres apply: lock, table, guard, adopt-or-run, row", () => {
-        const s = postgresApply({ historyTable: "ops.delta_history", id: "0001_a", checksum: "sha256:c", up: "SELECT 1", appliedBy: "me", statementTimeout: 2.5 });
+    const prelude = (table: string, quoted: string) => [
+        `SELECT pg_advisory_xact_lock(hashtext('pulumi-delta:${table}')) AS pd_lock \\gset`,
+        "SET LOCAL client_min_messages = warning;",
+        `CREATE TABLE IF NOT EXISTS ${quoted} (id text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL, owner_stack text, owner_urn text, owner_instance text);`,
+        `SELECT count(*) < 3 AS pd_convert FROM pg_attribute WHERE attrelid = '${quoted}'::regclass AND attname IN ('owner_stack', 'owner_urn', 'owner_instance') AND NOT attisdropped \\gset`,
+        "\\if :pd_convert",
+        `ALTER TABLE ${quoted} ADD COLUMN IF NOT EXISTS owner_stack text, ADD COLUMN IF NOT EXISTS owner_urn text, ADD COLUMN IF NOT EXISTS owner_instance text;`,
+        "\\endif",
+        "RESET client_min_messages;",
+    ];
+    const setOwner = "owner_stack = 'org/proj/dev', owner_urn = 'urn:pulumi:dev::proj::x$y::db-acme-0001_a', owner_instance = '00ff'";
+
+    it("postgres apply: lock, table (converted from 0.1 if needed), guard, adopt-and-take-over or run, row", () => {
+        const s = postgresApply({ historyTable: "ops.delta_history", id: "0001_a", checksum: "sha256:c", up: "SELECT 1", appliedBy: "me", owner: OWNER, statementTimeout: 2.5 });
         assert.strictEqual(
             s.text,
             [
-                "SELECT pg_advisory_xact_lock(hashtext('pulumi-delta:ops.delta_history')) AS pd_lock \\gset",
-                "SET LOCAL client_min_messages = warning;",
-                'CREATE TABLE IF NOT EXISTS "ops"."delta_history" (id text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL);',
-                "RESET client_min_messages;",
+                ...prelude("ops.delta_history", '"ops"."delta_history"'),
                 "SET LOCAL statement_timeout = '2500ms';",
                 `DO $pd$DECLARE c text; BEGIN SELECT checksum INTO c FROM "ops"."delta_history" WHERE id = '0001_a'; IF c IS NOT NULL AND c <> 'sha256:c' THEN RAISE EXCEPTION 'pulumi-delta:recorded-checksum %', c; END IF; END$pd$;`,
                 `SELECT EXISTS (SELECT 1 FROM "ops"."delta_history" WHERE id = '0001_a') AS pd_adopt \\gset`,
                 "\\if :pd_adopt",
+                `SELECT 'pulumi-delta:owner ' || json_build_array(owner_stack, owner_urn, owner_instance)::text FROM "ops"."delta_history" WHERE id = '0001_a';`,
+                `UPDATE "ops"."delta_history" SET ${setOwner} WHERE id = '0001_a';`,
                 "\\echo pulumi-delta:adopted",
                 "\\else",
                 "SELECT 1",
                 ";",
-                `INSERT INTO "ops"."delta_history" (id, checksum, applied_by) VALUES ('0001_a', 'sha256:c', 'me');`,
+                `INSERT INTO "ops"."delta_history" (id, checksum, applied_by, owner_stack, owner_urn, owner_instance) VALUES ('0001_a', 'sha256:c', 'me', 'org/proj/dev', 'urn:pulumi:dev::proj::x$y::db-acme-0001_a', '00ff');`,
                 "\\echo pulumi-delta:applied",
                 "\\endif",
                 `SELECT 'pulumi-delta:row ' || checksum || ' ' || to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || ' ' || id FROM "ops"."delta_history" WHERE id = '0001_a';`,
                 "",
             ].join("\n"),
         );
-        assert.strictEqual(s.partStartLine, 11);
+        assert.strictEqual(s.partStartLine, 17);
+    });
+    it("postgres revert: under the lock, the down part runs only for the row's owner", () => {
+        const s = postgresRevert({ historyTable: "h", id: "0001_a", checksum: "sha256:c", down: "DROP TABLE t;", instance: "00ff" });
+        assert.strictEqual(
+            s.text,
+            [
+                ...prelude("h", '"h"'),
+                `SELECT EXISTS (SELECT 1 FROM "h" WHERE id = '0001_a') AS pd_present \\gset`,
+                "\\if :pd_present",
+                `SELECT 'pulumi-delta:owner ' || json_build_array(owner_stack, owner_urn, owner_instance)::text FROM "h" WHERE id = '0001_a';`,
+                `SELECT owner_instance IS NOT DISTINCT FROM '00ff' AS pd_mine FROM "h" WHERE id = '0001_a' \\gset`,
+                "\\if :pd_mine",
+                `DO $pd$DECLARE c text; BEGIN SELECT checksum INTO c FROM "h" WHERE id = '0001_a'; IF c IS NOT NULL AND c <> 'sha256:c' THEN RAISE EXCEPTION 'pulumi-delta:recorded-checksum %', c; END IF; END$pd$;`,
+                "DROP TABLE t;",
+                ";",
+                `DELETE FROM "h" WHERE id = '0001_a';`,
+                "\\echo pulumi-delta:reverted",
+                "\\else",
+                "\\echo pulumi-delta:kept",
+                "\\endif",
+                "\\else",
+                "\\echo pulumi-delta:absent",
+                "\\endif",
+                "",
+            ].join("\n"),
+        );
+        assert.strictEqual(s.partStartLine, 15);
+        // State from 0.1 (no instance id) owns the rows 0.1 left unowned.
+        const legacy = postgresRevert({ historyTable: "h", id: "0001_a", checksum: "sha256:c", down: "DROP TABLE t;", instance: undefined });
+        assert.ok(legacy.text.includes(`SELECT owner_instance IS NULL AS pd_mine FROM "h" WHERE id = '0001_a' \\gset\n`), legacy.text);
+    });
+    it("postgres claim: the owner's own row, or an unowned one when asked", () => {
+        const tail = (claimUnowned: boolean) => postgresClaim({ historyTable: "h", id: "0001_a", owner: OWNER, claimUnowned }).text.split("\n").slice(8);
+        const read = `SELECT 'pulumi-delta:owner ' || json_build_array(owner_stack, owner_urn, owner_instance)::text FROM "h" WHERE id = '0001_a';`;
+        assert.deepStrictEqual(tail(false), [`UPDATE "h" SET ${setOwner} WHERE id = '0001_a' AND owner_instance IS NOT DISTINCT FROM '00ff';`, read, ""]);
+        assert.deepStrictEqual(tail(true), [`UPDATE "h" SET ${setOwner} WHERE id = '0001_a' AND (owner_instance IS NOT DISTINCT FROM '00ff' OR owner_instance IS NULL);`, read, ""]);
     });
     it("quotes ids as literals and picks a dollar tag the id does not hold", () => {
-        const s = postgresRevert({ historyTable: "h", id: "x'$pd$", checksum: "sha256:c", down: "DROP TABLE t;" });
+        const s = postgresRevert({ historyTable: "h", id: "x'$pd$", checksum: "sha256:c", down: "DROP TABLE t;", instance: "00ff" });
         assert.ok(s.text.includes(`DO $pd0$DECLARE c text; BEGIN SELECT checksum INTO c FROM "h" WHERE id = 'x''$pd$';`), s.text);
         assert.ok(s.text.includes(`DELETE FROM "h" WHERE id = 'x''$pd$';`));
     });
-    it("sqlite apply runs inside BEGIN IMMEDIATE", () => {
-        const s = sqliteApply({ historyTable: "h", id: "1_a", checksum: "sha256:c", up: "CREATE TABLE t (id int);", appliedBy: "me" });
-        assert.deepStrictEqual(s.text.split("\n").slice(0, 1), ["BEGIN IMMEDIATE;"]);
-        assert.strictEqual(s.text.split("\n")[s.partStartLine - 1], "CREATE TABLE t (id int);");
+    it("sqlite apply runs inside BEGIN IMMEDIATE and adds only the owner columns a 0.1 table lacks", () => {
+        const s = sqliteApply({ historyTable: "h", id: "1_a", checksum: "sha256:c", up: "CREATE TABLE t (id int);", appliedBy: "me", owner: OWNER }, ["owner_urn", "owner_instance"]);
+        const lines = s.text.split("\n");
+        assert.deepStrictEqual(lines.slice(0, 1), ["BEGIN IMMEDIATE;"]);
+        assert.deepStrictEqual(lines.slice(2, 4), ['ALTER TABLE "h" ADD COLUMN owner_urn TEXT;', 'ALTER TABLE "h" ADD COLUMN owner_instance TEXT;']);
+        assert.strictEqual(lines[s.partStartLine - 1], "CREATE TABLE t (id int);");
+        assert.ok(s.text.includes(`INSERT INTO "h" (id, checksum, applied_by, owner_stack, owner_urn, owner_instance) VALUES ('1_a', 'sha256:c', 'me', 'org/proj/dev', `), s.text);
         assert.ok(s.text.endsWith("COMMIT;\n"));
+        assert.strictEqual(sqliteApply({ historyTable: "h", id: "1_a", checksum: "sha256:c", up: "SELECT 1;", appliedBy: "me", owner: OWNER }, []).text.includes("ALTER"), false);
     });
+    it("sqlite adopt and revert act only on the row as the caller read it (checksum and owner), or fail and roll back", () => {
+        const adopt = sqliteAdopt({ historyTable: "h", id: "1_a", checksum: "sha256:c", up: "", appliedBy: "me", owner: OWNER }, "0a0b", []);
+        assert.ok(adopt.text.includes(`UPDATE "h" SET ${setOwner} WHERE id = '1_a' AND checksum = 'sha256:c' AND owner_instance IS '0a0b';\n`), adopt.text);
+        assert.ok(adopt.text.includes("SELECT CASE WHEN changes() = 1 THEN 1 ELSE json_extract('{}', 'pulumi-delta:history-row-changed') END;"), adopt.text);
+        const revert = sqliteRevert({ historyTable: "h", id: "1_a", checksum: "sha256:c", down: "DROP TABLE t;", instance: undefined }, []);
+        assert.ok(revert.text.includes(`DELETE FROM "h" WHERE id = '1_a' AND checksum = 'sha256:c' AND owner_instance IS NULL;\n`), revert.text);
+    });
+});
+
+describe("sql/owner: the owner line", () => {
+    const cases: { name: string; stdout: string; want: ReturnType<typeof ownerLine> }[] = [
+        { name: "a full owner", stdout: 'x\npulumi-delta:owner ["o/p/s", "urn:pulumi:s::p::t::db-a b", "00ff"]\ny', want: { stack: "o/p/s", urn: "urn:pulumi:s::p::t::db-a b", instance: "00ff" } },
+        { name: "a 0.1 row (sqlite's spacing)", stdout: "pulumi-delta:owner [null,null,null]", want: { stack: null, urn: null, instance: null } },
+        { name: "no row", stdout: "pulumi-delta:absent\n", want: undefined },
+    ];
+    for (const c of cases) it(c.name, () => assert.deepStrictEqual(ownerLine(c.stdout), c.want));
 });

@@ -18,8 +18,10 @@ const NEWS: SqlDeltaProviderInputs = {
     previous: "0002_b",
     historyTable: "delta_history",
     appliedBy: "pulumi-delta p/s db",
+    ownerStack: "organization/p/s",
+    ownerUrn: "urn:pulumi:s::p::pulumi-delta:index:SqlDeltas$pulumi-nodejs:dynamic/pulumi-delta:SqlDelta::db-acme-0003_c",
 };
-const OLDS: SqlDeltaProviderOutputs = { ...NEWS, appliedAt: "2025-01-01T00:00:00.000000Z", outcome: "applied" };
+const OLDS: SqlDeltaProviderOutputs = { ...NEWS, appliedAt: "2025-01-01T00:00:00.000000Z", outcome: "applied", instanceId: "00112233445566aa" };
 
 describe("providers/sqlDelta: check", () => {
     it("passes good inputs through and skips unknown ones", () => {
@@ -58,6 +60,14 @@ describe("providers/sqlDelta: diff", () => {
     it("no change", () => assert.deepStrictEqual(lifecycle.diff(OLDS, NEWS), { changes: false, replaces: [], deleteBeforeReplace: false }));
     it("an edited down part is recorded, not run", () => assert.deepStrictEqual(lifecycle.diff(OLDS, { ...NEWS, down: "DROP TABLE c CASCADE;" }), { changes: true, replaces: [], deleteBeforeReplace: false }));
     it("a password rotation is recorded", () => assert.deepStrictEqual(lifecycle.diff({ ...OLDS, password: "a" }, { ...NEWS, password: "b" }).changes, true));
+    it("a new stack or URN alone (an alias) is no change, and neither is a renamed component", () => {
+        const aliased = { ...NEWS, component: "db2", appliedBy: "pulumi-delta p/s db2", ownerStack: "org2/p/s", ownerUrn: NEWS.ownerUrn.replace("db-acme", "db2-acme") };
+        assert.deepStrictEqual(lifecycle.diff(OLDS, aliased), { changes: false, replaces: [], deleteBeforeReplace: false });
+    });
+    it("state from 0.1 (no instance id, no owner inputs) is no change either", () => {
+        const { instanceId: _i, ownerStack: _s, ownerUrn: _u, ...v01 } = OLDS;
+        assert.deepStrictEqual(lifecycle.diff(v01 as SqlDeltaProviderOutputs, NEWS), { changes: false, replaces: [], deleteBeforeReplace: false });
+    });
     it("another database replaces", () => assert.deepStrictEqual(lifecycle.diff(OLDS, { ...NEWS, database: "acme2" }).replaces, ["database"]));
     it("an edited applied delta is an error naming file, tenant and both checksums", () => {
         assert.throws(() => lifecycle.diff(OLDS, { ...NEWS, checksum: "sha256:c2" }), {
@@ -67,8 +77,10 @@ describe("providers/sqlDelta: diff", () => {
 });
 
 describe("providers/sqlDelta: update and delete", () => {
-    it("update keeps when and how it was applied", async () => {
-        assert.deepStrictEqual(await lifecycle.update(OLDS, { ...NEWS, down: "x" }), { outs: { ...NEWS, down: "x", appliedAt: OLDS.appliedAt, outcome: "applied" } });
+    it("update keeps when and how it was applied, and the instance id; with the same owner it touches no host", async () => {
+        // The inputs name no connection: a database write would run psql locally against nothing and fail.
+        const news = { ...NEWS, down: "x", client: { host: "127.0.0.1", port: 1 } };
+        assert.deepStrictEqual(await lifecycle.update(OLDS, news), { outs: { ...news, appliedAt: OLDS.appliedAt, outcome: "applied", instanceId: OLDS.instanceId } });
     });
     it("delete of an irreversible delta is refused without touching a host", async () => {
         const irreversible: SqlDeltaProviderOutputs = { ...OLDS, down: undefined };
