@@ -105,14 +105,14 @@ namespace PulumiDelta.Delta
         public Input<double>? StatementTimeout { get; set; }
 
         [Input("tenants", required: true)]
-        private List<InputUnion<string, Inputs.TenantArgs>>? _tenants;
+        private List<Union<Input<string>, Input<Inputs.TenantArgs>>>? _tenants;
 
         /// <summary>
         /// The tenant databases: names (`["acme", "globex"]`, database = name) or `{ name, database }`. Required. For SQLite, `database` is a file path on the host, or a plain name resolved in `databaseDir`.
         /// </summary>
-        public List<InputUnion<string, Inputs.TenantArgs>> Tenants
+        public List<Union<Input<string>, Input<Inputs.TenantArgs>>> Tenants
         {
-            get => _tenants ?? (_tenants = new List<InputUnion<string, Inputs.TenantArgs>>());
+            get => _tenants ?? (_tenants = new List<Union<Input<string>, Input<Inputs.TenantArgs>>>());
             set => _tenants = value;
         }
 

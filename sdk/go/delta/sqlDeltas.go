@@ -100,7 +100,7 @@ type SqlDeltasArgs struct {
 	// Seconds one statement may run (PostgreSQL), or one delta (SQLite). Default: no limit.
 	StatementTimeout pulumi.Float64PtrInput
 	// The tenant databases: names (`["acme", "globex"]`, database = name) or `{ name, database }`. Required. For SQLite, `database` is a file path on the host, or a plain name resolved in `databaseDir`.
-	Tenants []pulumi.Input
+	Tenants []interface{}
 }
 
 func (SqlDeltasArgs) ElementType() reflect.Type {

@@ -22,7 +22,7 @@ __all__ = ['SqlDeltasArgs', 'SqlDeltas']
 class SqlDeltasArgs:
     def __init__(__self__, *,
                  deltas: _builtins.str,
-                 tenants: Sequence[pulumi.Input[Union[_builtins.str, 'TenantArgs']]],
+                 tenants: Sequence[Union[pulumi.Input[_builtins.str], pulumi.Input['TenantArgs']]],
                  allow_irreversible: pulumi.Input[Optional[_builtins.bool]] = None,
                  allow_out_of_order: pulumi.Input[Optional[_builtins.bool]] = None,
                  client: Optional['SqlClientArgs'] = None,
@@ -35,7 +35,7 @@ class SqlDeltasArgs:
         The set of arguments for constructing a SqlDeltas resource.
 
         :param _builtins.str deltas: Local folder of delta files (`*.sql`, not its subfolders), relative to the Pulumi program or absolute. Required. Each file is in the seed (`-- Reversible delta`), dbmate or goose format; they apply in order of the first number in their name, then by name.
-        :param Sequence[pulumi.Input[Union[_builtins.str, 'TenantArgs']]] tenants: The tenant databases: names (`["acme", "globex"]`, database = name) or `{ name, database }`. Required. For SQLite, `database` is a file path on the host, or a plain name resolved in `databaseDir`.
+        :param Sequence[Union[pulumi.Input[_builtins.str], pulumi.Input['TenantArgs']]] tenants: The tenant databases: names (`["acme", "globex"]`, database = name) or `{ name, database }`. Required. For SQLite, `database` is a file path on the host, or a plain name resolved in `databaseDir`.
         :param pulumi.Input[_builtins.bool] allow_irreversible: Let removing a delta with no down part (or destroying it) only forget it, leaving the database as it is. Default: false (refused).
         :param pulumi.Input[_builtins.bool] allow_out_of_order: Let a new delta that sorts before one already applied run anyway. Default: false (refused, naming both).
         :param 'SqlClientArgs' client: How the client reaches the database. Default: the client's defaults.
@@ -86,14 +86,14 @@ class SqlDeltasArgs:
 
     @_builtins.property
     @pulumi.getter
-    def tenants(self) -> Sequence[pulumi.Input[Union[_builtins.str, 'TenantArgs']]]:
+    def tenants(self) -> Sequence[Union[pulumi.Input[_builtins.str], pulumi.Input['TenantArgs']]]:
         """
         The tenant databases: names (`["acme", "globex"]`, database = name) or `{ name, database }`. Required. For SQLite, `database` is a file path on the host, or a plain name resolved in `databaseDir`.
         """
         return pulumi.get(self, "tenants")
 
     @tenants.setter
-    def tenants(self, value: Sequence[pulumi.Input[Union[_builtins.str, 'TenantArgs']]]):
+    def tenants(self, value: Sequence[Union[pulumi.Input[_builtins.str], pulumi.Input['TenantArgs']]]):
         pulumi.set(self, "tenants", value)
 
     @_builtins.property
@@ -208,7 +208,7 @@ class SqlDeltas(pulumi.ComponentResource):
                  engine: Optional['Engine'] = None,
                  history_table: Optional[_builtins.str] = None,
                  statement_timeout: pulumi.Input[Optional[_builtins.float]] = None,
-                 tenants: Optional[Sequence[pulumi.Input[Union[_builtins.str, Union['TenantArgs', 'TenantArgsDict']]]]] = None,
+                 tenants: Optional[Sequence[Union[pulumi.Input[_builtins.str], pulumi.Input[Union['TenantArgs', 'TenantArgsDict']]]]] = None,
                  __props__=None):
         """
         Applies reversible SQL deltas to every tenant database that lacks them, in order, one `SqlDelta` child per (tenant, delta); removing a delta or destroying runs its down part, newest first. Each tenant's history table is the cross-check of what Pulumi state says it has, and names the one child (stack, URN, instance id) whose delete may run the down part.
@@ -224,7 +224,7 @@ class SqlDeltas(pulumi.ComponentResource):
         :param 'Engine' engine: "postgres" (psql) or "sqlite" (sqlite3). Default: "postgres".
         :param _builtins.str history_table: Table recording applied deltas in each tenant database (`schema.table` for PostgreSQL). Default: "delta_history".
         :param pulumi.Input[_builtins.float] statement_timeout: Seconds one statement may run (PostgreSQL), or one delta (SQLite). Default: no limit.
-        :param Sequence[pulumi.Input[Union[_builtins.str, Union['TenantArgs', 'TenantArgsDict']]]] tenants: The tenant databases: names (`["acme", "globex"]`, database = name) or `{ name, database }`. Required. For SQLite, `database` is a file path on the host, or a plain name resolved in `databaseDir`.
+        :param Sequence[Union[pulumi.Input[_builtins.str], pulumi.Input[Union['TenantArgs', 'TenantArgsDict']]]] tenants: The tenant databases: names (`["acme", "globex"]`, database = name) or `{ name, database }`. Required. For SQLite, `database` is a file path on the host, or a plain name resolved in `databaseDir`.
         """
         ...
     @overload
@@ -259,7 +259,7 @@ class SqlDeltas(pulumi.ComponentResource):
                  engine: Optional['Engine'] = None,
                  history_table: Optional[_builtins.str] = None,
                  statement_timeout: pulumi.Input[Optional[_builtins.float]] = None,
-                 tenants: Optional[Sequence[pulumi.Input[Union[_builtins.str, Union['TenantArgs', 'TenantArgsDict']]]]] = None,
+                 tenants: Optional[Sequence[Union[pulumi.Input[_builtins.str], pulumi.Input[Union['TenantArgs', 'TenantArgsDict']]]]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
