@@ -7,7 +7,7 @@
 #
 # Preference: a `pulumi` already on PATH that has the language hosts beside it
 # (Pulumi's installer ships them), then the per-machine cache, then a build from
-# Go modules of whatever the cache lacks (6-11 minutes cold on 2 cores).
+# Go modules of whatever the cache lacks (8-12 minutes cold on 2 cores).
 # Progress goes to stderr so callers can capture the root from stdout.
 set -euo pipefail
 
@@ -120,7 +120,7 @@ build_nodejs_host() (
 )
 
 build_yaml_host() (
-  say "building YAML language host from pulumi-yaml $YAMLHOST_VERSION (1-2 minutes cold)"
+  say "building YAML language host from pulumi-yaml $YAMLHOST_VERSION (about 2 minutes cold)"
   wrapper yamlhost "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$YAMLHOST_VERSION"
   go mod tidy >&2
   say "  compiling"
