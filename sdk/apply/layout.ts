@@ -95,6 +95,11 @@ function isInside(child: string, parent: string): boolean {
     return rel === "" || (!rel.startsWith("..") && !path.posix.isAbsolute(rel));
 }
 
+/** Whether one absolute host path is the other or lies inside it. */
+export function pathsOverlap(a: string, b: string): boolean {
+    return isInside(a, b) || isInside(b, a);
+}
+
 /**
  * The state root as resolved on the host (a `~/…` or default `stateDir` is
  * known only there) must not overlap the destination: a service reading the
@@ -102,7 +107,7 @@ function isInside(child: string, parent: string): boolean {
  * own records. Checked before anything is written.
  */
 export function checkStateRootApart(host: string, stateDir: string | undefined, stateRoot: string, destination: string): void {
-    if (!isInside(stateRoot, destination) && !isInside(destination, stateRoot)) return;
+    if (!pathsOverlap(stateRoot, destination)) return;
     const given = stateDir === undefined ? `stateDir (default, ${stateRoot} on ${host})` : `stateDir ${JSON.stringify(stateDir)} (${stateRoot} on ${host})`;
     throw new Error(
         `${given} and destination ${JSON.stringify(destination)} overlap; keep deployment metadata outside what services read: set stateDir to a folder apart from the destination, e.g. "/var/lib/pulumi-delta"`,

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { DeltaRecord, DeltaRecordSummary, ON_DESTROY_VALUES, OnDestroy, STAGED } from "../apply";
+import { DeltaRecord, DeltaRecordSummary, ON_DESTROY_VALUES, OnDestroy, pathsOverlap, STAGED } from "../apply";
 import { ConnectionSecrets, isUnknown, joinSecrets, PublicConnection, validateConnection } from "../connection";
 import { Manifest, ManifestEntry, parseFileMapValue, validateExclude } from "../manifest";
 
@@ -76,10 +76,6 @@ function show(v: unknown): string {
     return JSON.stringify(v);
 }
 
-function isInside(child: string, parent: string): boolean {
-    const rel = path.posix.relative(parent, child);
-    return rel === "" || (!rel.startsWith("..") && !path.posix.isAbsolute(rel));
-}
 
 /** Every problem with the inputs at once, each naming the input, the bad value and the fix. */
 export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): InputFailure[] {
@@ -102,7 +98,7 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
     if (stateDir !== undefined && !isUnknown(stateDir)) {
         if (typeof stateDir !== "string" || !(stateDir.startsWith("/") || stateDir.startsWith("~/"))) {
             fail("stateDir", `stateDir must be an absolute path on the host (or start with "~/"), e.g. "/var/lib/pulumi-delta", got ${show(stateDir)}`);
-        } else if (typeof destination === "string" && destination.startsWith("/") && stateDir.startsWith("/") && (isInside(stateDir, destination) || isInside(destination, stateDir))) {
+        } else if (typeof destination === "string" && destination.startsWith("/") && stateDir.startsWith("/") && pathsOverlap(stateDir, destination)) {
             fail("stateDir", `stateDir ${show(stateDir)} and destination ${show(destination)} overlap; keep deployment metadata outside what services read, e.g. "/var/lib/pulumi-delta"`);
         }
     }
