@@ -215,15 +215,28 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
     let planned: JournalOp[] = [];
     let ledgerWritten = false;
     try {
-        await enterPhase("upload");
-        // 1. Stage: nothing at the destination changes yet.
+        // 1. Stage: nothing at the destination changes yet. The folders it will
+        // create are journaled first, so a run killed from here on leaves
+        // nothing the next one cannot take away.
         const parents = new Set(puts.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
+        const levels = foldersByDepth([...parents, path.posix.dirname(staging)]);
+        const existing = new Set<string>();
+        await forEachLimit(levels.flat(), STATS_IN_FLIGHT, async (dir) => {
+            if (await t.stat(dir)) existing.add(dir);
+        });
+        journal = { version: 1, id, destination, staging, sameFs, ops: [], createdDirs: levels.flat().filter((d) => !existing.has(d)) };
+        await writeJournal(t, layout, journal);
+        await enterPhase("upload");
         createdNow.push(...(await files.ensureDir(staging, 0o700)));
         // Folders level by level, each level's many at a time: a parent is always made before its children.
-        for (const level of foldersByDepth(parents)) {
-            await forEachLimit(level, COMMITS_IN_FLIGHT, async (dir) => {
-                createdNow.push(...(await files.ensureDir(dir)));
-            });
+        for (const level of levels) {
+            await forEachLimit(
+                level.filter((d) => !existing.has(d)),
+                COMMITS_IN_FLIGHT,
+                async (dir) => {
+                    createdNow.push(...(await files.ensureDir(dir)));
+                },
+            );
         }
         const freshDirs = new Set(createdNow);
         const meter = new ProgressMeter(req.name ?? destination, puts.length, putBytes, req.log, req.progressIntervalMs);
@@ -327,9 +340,6 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
                         `${layout.journal} on ${t.host} still names what to undo, and the next pulumi up will retry`,
                 );
             });
-        } else {
-            await t.removeTree(staging).catch(() => undefined);
-            await files.removeEmptyDirs(createdNow.filter((d) => d !== staging)).catch(() => undefined);
         }
         throw err;
     }

@@ -111,6 +111,27 @@ for (const kind of ["local", "ssh"] as const) {
             }
         });
 
+        it("folders made for a create that died mid-upload are journaled first: the next run removes them, and destroy leaves none", async () => {
+            const before = contentOf(snapshot(host));
+            const t = await open();
+            try {
+                resetTree(src, { "index.html": "v1\n", "d1/a.txt": "a\n", "d2/deep/b.txt": "b\n" });
+                const v1 = buildManifest(src);
+                await assert.rejects(deploy(dropsAt(t, (m) => m === "upload"), { source: src, destination: dest, stateDir, next: v1, identity: me }), /connection lost/);
+                assert.ok(fs.existsSync(path.join(dest, "d2", "deep")), "the run died with its folders made");
+                // Pulumi never recorded the create: the next one is a new instance.
+                const again: OwnerId = { ...me, instance: "i-2" };
+                const lines: string[] = [];
+                await deploy(t, { source: src, destination: dest, stateDir, next: v1, identity: again, log: (l) => lines.push(l) });
+                assert.ok(lines.some((l) => /undid an interrupted run/.test(l)), lines.join("\n"));
+                await destroy(t, { destination: dest, stateDir, deployed: v1, createdDirs: [], onDestroy: "restore", identity: again });
+                assert.deepStrictEqual(contentOf(snapshot(host)), before);
+                assert.deepStrictEqual(fs.readdirSync(path.join(dest)).sort(), ["index.html", "keep.txt"], "no folder of the killed run is left");
+            } finally {
+                await t.close();
+            }
+        });
+
         it("converts a destination written by 0.1 on first contact: its originals stay the originals", async () => {
             const before = contentOf(snapshot(host));
             const t = await open();
