@@ -22,6 +22,7 @@ interface Holder extends ProcessIdentity, LockOwner {
 export const HEARTBEAT_MS = 3000;
 const STALE_AFTER_MS = 4 * HEARTBEAT_MS;
 const POLL_MS = 250;
+const DEFAULT_WAIT_MS = 20 * 60 * 1000;
 
 export interface LockOptions {
     log?: (line: string) => void;
@@ -53,7 +54,8 @@ const heldHere = new Set<string>();
  */
 export async function acquireLock(t: Transport, layout: HostLayout, owner: LockOwner, options: LockOptions = {}): Promise<() => Promise<void>> {
     const me: Holder = { ...thisProcess(), ...owner, token: crypto.randomBytes(8).toString("hex"), since: new Date().toISOString(), beat: 0 };
-    const deadline = Date.now() + (options.waitMs ?? 20 * 60 * 1000);
+    const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
+    const deadline = Date.now() + waitMs;
     let waitingSaid = false;
     // Holders seen on another machine: when each last changed, to judge whether it still beats.
     let watched: { text: string; seenAt: number } | undefined;
@@ -90,7 +92,7 @@ export async function acquireLock(t: Transport, layout: HostLayout, owner: LockO
             );
         }
         if (Date.now() > deadline) {
-            throw new LockedError(`waited ${Math.round((options.waitMs ?? 0) / 1000)} s for ${describe(holder)} to finish on ${t.host} (${layout.lock}); run pulumi up again when it has`);
+            throw new LockedError(`waited ${Math.round(waitMs / 1000)} s for ${describe(holder)} to finish on ${t.host} (${layout.lock}); run pulumi up again when it has`);
         }
         if (!waitingSaid) options.log?.(`waiting for ${describe(holder)} to finish on ${t.host}`);
         waitingSaid = true;
