@@ -13,6 +13,7 @@ npm ci --no-audit --no-fund --loglevel=error
 echo "test: build"
 npm run --silent build
 npm run --silent build:test
+npm run --silent build:plugin >/dev/null
 bash scripts/toolchain.sh >/dev/null
 
 export PULUMI_DELTA_SUMMARY_FILE="$summary"

@@ -1,10 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
 import type { DeltaRecord, DeltaRecordSummary, OnDestroy } from "../apply";
-import { ConnectionArgs, ConnectionSecrets, PublicConnection } from "../connection";
-import { buildManifest, Manifest, manifestDigest, storeManifest, toFileMap, totalBytes, validateExclude } from "../manifest";
-import type { DeltaDeploymentProviderInputs, LastDelta } from "../providers/deltaDeploymentInputs";
-import { DeltaDeploymentProvider } from "../providers/deltaDeploymentProvider";
+import type { ConnectionArgs } from "../connection";
+import type { LastDelta } from "../providers/deltaDeploymentInputs";
+import { withVersion } from "./package";
 
 export type { LastDelta } from "../providers/deltaDeploymentInputs";
 export type { OnDestroy, DeltaRecord, DeltaRecordSummary, RecordChange, RecordRollback } from "../apply";
@@ -123,104 +121,18 @@ export interface DeltaDeploymentArgs {
 /** Default for {@link DeltaDeploymentArgs.diffFileLimit}. */
 export const DEFAULT_DIFF_FILE_LIMIT = 1000;
 
-/** One walk and hash per source and exclude list per program run, however many deployments share them. */
-const manifestsThisRun = new Map<string, Manifest>();
-let sourceWalks = 0;
+/** The type token every language's SDK uses; the plugin `pulumi-resource-delta` serves it. */
+export const DELTA_DEPLOYMENT_TYPE = "delta:index:DeltaDeployment";
 
-/**
- * How many times this program run has walked and hashed a source: once per
- * distinct source and exclude list, however many deployments or fleet hosts
- * share it. For tests and debugging; export it from a program to see it.
- */
-export function sourceWalkCount(): number {
-    return sourceWalks;
-}
-
-function manifestOf(source: string, exclude: string[]): Manifest {
-    const key = `${source}\0${JSON.stringify(exclude)}`;
-    let m = manifestsThisRun.get(key);
-    if (!m) {
-        m = buildManifest(source, exclude);
-        sourceWalks++;
-        manifestsThisRun.set(key, m);
-    }
-    return m;
-}
-
-/** The stack's organization, or undefined where the engine names none (older engines, mocks without one). */
-function organization(): string | undefined {
-    try {
-        return pulumi.getOrganization();
-    } catch {
-        return undefined;
-    }
-}
-
-/** The manifest as the resource's inputs carry it (plain values: Outputs do not carry a Map). */
-type ManifestInputs = Pick<DeltaDeploymentProviderInputs, "kind" | "files" | "manifestDigest" | "fileCount" | "totalBytes">;
-
-/**
- * The manifest as inputs: the per-file map up to `limit` files; above it only
- * the digest, with the manifest kept on this machine for the provider.
- */
-function manifestInputs(m: Manifest, limit: number): ManifestInputs {
-    const large = m.entries.size > limit;
-    const digest = large ? storeManifest(m) : manifestDigest(m);
-    return { kind: m.kind, ...(large ? {} : { files: toFileMap(m) }), manifestDigest: digest, fileCount: m.entries.size, totalBytes: totalBytes(m) };
-}
-
-const SECRET_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
-
-/** The connection without its secrets, field by field so that a secret field does not hide the host in previews. */
-function publicPart(c: pulumi.Input<ConnectionArgs>): pulumi.Output<PublicConnection> {
-    if (pulumi.Output.isInstance(c) || (c as Promise<unknown>) instanceof Promise) {
-        return pulumi.output(c).apply((v) => {
-            const rest: Record<string, unknown> = { ...v };
-            for (const k of SECRET_FIELDS) delete rest[k];
-            if (v.proxy) rest.proxy = pulumi.output(publicPart(v.proxy));
-            return pulumi.output(rest as PublicConnection);
-        });
-    }
-    const v = c as ConnectionArgs;
-    const { proxy, ...rest } = v;
-    for (const k of SECRET_FIELDS) delete (rest as Record<string, unknown>)[k];
-    return pulumi.output({ ...rest, ...(proxy ? { proxy: publicPart(proxy) } : {}) }) as pulumi.Output<PublicConnection>;
-}
-
-function secretPart(c: pulumi.Input<ConnectionArgs>): pulumi.Output<ConnectionSecrets> {
-    return pulumi.output(c).apply((v) => {
-        const out: ConnectionSecrets = {};
-        for (const k of SECRET_FIELDS) if (v[k] !== undefined) out[k] = v[k];
-        if (v.proxy) {
-            const inner = (v.proxy as ConnectionArgs & ConnectionSecrets);
-            const p: ConnectionSecrets = {};
-            for (const k of SECRET_FIELDS) if (inner[k] !== undefined) p[k] = inner[k] as string;
-            if (Object.keys(p).length) out.proxy = p;
-        }
-        return out;
-    });
-}
-
-/** The dynamic resource doing the work; its type shows in previews as `pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment`. */
-class DeltaDeploymentFiles extends pulumi.dynamic.Resource {
-    declare readonly manifestDigest: pulumi.Output<string>;
-    declare readonly fileCount: pulumi.Output<number>;
-    declare readonly totalBytes: pulumi.Output<number>;
-    declare readonly lastDelta: pulumi.Output<LastDelta>;
-    declare readonly lastRecord: pulumi.Output<DeltaRecord | DeltaRecordSummary | null>;
-    declare readonly instanceId: pulumi.Output<string>;
-
-    constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-        super(new DeltaDeploymentProvider(), name, props, opts, "pulumi-delta", "DeltaDeployment");
-    }
-}
+const OUTPUTS = ["manifestDigest", "fileCount", "totalBytes", "lastDelta", "lastRecord", "instanceId"] as const;
 
 /**
  * Deploys a local tree (or one file) to a host over SSH, sending only the
  * files that changed since the last deployment, and puts the host back as
- * it was on `pulumi destroy`.
+ * it was on `pulumi destroy`. The plugin hashes `source` during the preview
+ * and names each added, changed and removed file.
  */
-export class DeltaDeployment extends pulumi.ComponentResource {
+export class DeltaDeployment extends pulumi.CustomResource {
     /** sha256 over the whole manifest (`sha256:<hex>`). */
     declare readonly manifestDigest: pulumi.Output<string>;
     /** Number of files deployed. */
@@ -244,85 +156,9 @@ export class DeltaDeployment extends pulumi.ComponentResource {
      */
     declare readonly instanceId: pulumi.Output<string>;
 
-    constructor(name: string, args: DeltaDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("pulumi-delta:index:DeltaDeployment", name, {}, opts);
-        const fail = (message: string): never => {
-            throw new Error(`DeltaDeployment ${name}: ${message}`);
-        };
-        const check = (src: unknown, ex: unknown): { source: string; exclude: string[] } => {
-            const problems = validateExclude(ex);
-            if (typeof src !== "string" || src === "") problems.unshift(`source must be a local directory or file path, got ${JSON.stringify(src)}`);
-            if (problems.length) fail(problems.join("; "));
-            return { source: path.resolve(src as string), exclude: (ex ?? []) as string[] };
-        };
-        const walk = (c: { source: string; exclude: string[] }): Manifest => {
-            try {
-                return manifestOf(c.source, c.exclude);
-            } catch (err) {
-                return fail((err as Error).message);
-            }
-        };
-        // Plain values (the usual case) are walked now, so a bad source fails the
-        // program at once with its own message; Outputs are walked when known.
-        const plain = typeof args.source === "string" && (args.exclude === undefined || (Array.isArray(args.exclude) && args.exclude.every((e) => typeof e === "string")));
-        let source: pulumi.Input<string>;
-        let exclude: pulumi.Input<string[]>;
-        const limit = args.diffFileLimit ?? DEFAULT_DIFF_FILE_LIMIT;
-        if (!Number.isInteger(limit) || limit < 0) fail(`diffFileLimit must be a whole number of files (0 or more), got ${JSON.stringify(limit)}`);
-        let built: pulumi.Output<ManifestInputs>;
-        if (plain) {
-            const c = check(args.source, args.exclude);
-            source = c.source;
-            exclude = c.exclude;
-            built = pulumi.output(manifestInputs(walk(c), limit));
-        } else {
-            const c = pulumi.all([args.source, args.exclude]).apply(([src, ex]) => check(src, ex));
-            source = c.source;
-            exclude = c.exclude;
-            built = c.apply((v) => manifestInputs(walk(v), limit));
-        }
-        const inputs: pulumi.Inputs = {
-            name,
-            source,
-            kind: built.kind,
-            destination: args.destination,
-            exclude,
-            onDestroy: args.onDestroy ?? "restore",
-            stateDir: args.stateDir,
-            validate: args.validate,
-            onChange: args.onChange,
-            hookTimeout: args.hookTimeout,
-            become: args.become,
-            owner: args.owner,
-            group: args.group,
-            project: pulumi.getProject(),
-            stack: pulumi.getStack(),
-            organization: organization(),
-            // A bare value: an Output of this.urn would make the child depend on its own component.
-            resourceUrn: new Promise<string>((resolve) => this.urn.apply(resolve)),
-            takeOverFrom: args.takeOverFrom,
-            files: built.files,
-            manifestDigest: built.manifestDigest,
-            fileCount: built.fileCount,
-            totalBytes: built.totalBytes,
-            connection: args.connection ? publicPart(args.connection) : undefined,
-            credentials: args.connection ? pulumi.secret(secretPart(args.connection)) : undefined,
-            // Outputs only: declared so the engine returns them.
-            lastDelta: undefined,
-            lastRecord: undefined,
-            deployed: undefined,
-            createdDirs: undefined,
-            instanceId: undefined,
-        } satisfies Record<keyof DeltaDeploymentProviderInputs | "lastDelta" | "lastRecord" | "deployed" | "createdDirs" | "instanceId", unknown>;
-        // A component's dependsOn does not reach its children: hand it to the resource that does the work, so
-        // `new DeltaDeployment(…, { dependsOn: [vm] })` waits for the VM and the engine records it.
-        const files = new DeltaDeploymentFiles(name, inputs, { parent: this, additionalSecretOutputs: ["credentials"], dependsOn: opts?.dependsOn });
-        this.manifestDigest = files.manifestDigest;
-        this.fileCount = files.fileCount;
-        this.totalBytes = files.totalBytes;
-        this.lastDelta = files.lastDelta;
-        this.lastRecord = files.lastRecord;
-        this.instanceId = files.instanceId;
-        this.registerOutputs({ instanceId: this.instanceId,  manifestDigest: this.manifestDigest, fileCount: this.fileCount, totalBytes: this.totalBytes, lastDelta: this.lastDelta, lastRecord: this.lastRecord });
+    constructor(name: string, args: DeltaDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
+        const inputs: pulumi.Inputs = { ...args };
+        for (const k of OUTPUTS) inputs[k] = undefined;
+        super(DELTA_DEPLOYMENT_TYPE, name, inputs, withVersion(opts));
     }
 }

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConnectionArgs, ConnectionInputs, splitSecrets } from "../connection";
-import type { SqlDeltaProviderInputs } from "../providers/sqlDeltaInputs";
-import { SqlDeltaProvider } from "../providers/sqlDeltaProvider";
-import { Engine, ENGINES, historyTableProblem, loadDeltas, resolveTenants, SqlDelta, TenantSpec } from "../sql";
+import type { ConnectionArgs } from "../connection";
+import type { Engine, TenantSpec } from "../sql";
+import { withVersion } from "./package";
 
 export type { Engine, TenantSpec } from "../sql";
 
@@ -67,137 +66,19 @@ export interface SqlDeltasArgs {
     statementTimeout?: pulumi.Input<number>;
 }
 
-/** The child's type as the engine records it (dynamic.Resource builds it from the module and type below). */
-const CHILD_TYPE = "pulumi-nodejs:dynamic/pulumi-delta:SqlDelta";
-
-/** One (tenant, delta); its type shows in previews as `pulumi-nodejs:dynamic/pulumi-delta:SqlDelta`. */
-class SqlDeltaResource extends pulumi.dynamic.Resource {
-    declare readonly tenant: pulumi.Output<string>;
-    declare readonly deltaId: pulumi.Output<string>;
-    declare readonly appliedAt: pulumi.Output<string>;
-
-    constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-        super(new SqlDeltaProvider(), name, props, opts, "pulumi-delta", "SqlDelta");
-    }
-}
+/** The type token of the component; the plugin constructs it, with one `delta:index:SqlDelta` child per tenant and delta. */
+export const SQL_DELTAS_TYPE = "delta:index:SqlDeltas";
 
 /**
- * `<organization>/<project>/<stack>`. Unit tests under `setMocks` without an
- * organization get "organization", the name a DIY backend reports too.
- */
-function stackName(): string {
-    let org = "organization";
-    try {
-        org = pulumi.getOrganization();
-    } catch {
-        // Mocks without an organization: nothing reaches a database there.
-    }
-    return `${org}/${pulumi.getProject()}/${pulumi.getStack()}`;
-}
-
-function checkedArgs(name: string, args: SqlDeltasArgs): { engine: Engine; deltas: SqlDelta[]; tenants: { name: string; database: string }[]; historyTable: string } {
-    const problems: string[] = [];
-    const engine = args.engine ?? "postgres";
-    if (!ENGINES.includes(engine)) problems.push(`engine must be one of ${ENGINES.map((e) => `"${e}"`).join(", ")}, got ${JSON.stringify(engine)}`);
-    const e: Engine = ENGINES.includes(engine) ? engine : "postgres";
-    const { tenants, problems: tenantProblems } = resolveTenants(args.tenants, e, args.databaseDir);
-    problems.push(...tenantProblems);
-    const historyTable = args.historyTable ?? "delta_history";
-    const tableProblem = historyTableProblem(historyTable, e);
-    if (tableProblem) problems.push(tableProblem);
-    if (args.client && e === "sqlite") {
-        for (const k of ["host", "port", "user", "password"] as const) {
-            if (args.client[k] !== undefined) problems.push(`client.${k} does not apply to engine "sqlite" (a file on the host); remove it`);
-        }
-    }
-    let deltas: SqlDelta[] = [];
-    if (typeof args.deltas !== "string" || args.deltas === "") problems.push(`deltas must be a local folder of .sql files such as "./deltas", got ${JSON.stringify(args.deltas)}`);
-    else {
-        try {
-            deltas = loadDeltas(args.deltas);
-        } catch (err) {
-            problems.push((err as Error).message);
-        }
-    }
-    if (problems.length) throw new Error(`SqlDeltas ${name}: ${problems.length === 1 ? problems[0] : "\n  " + problems.join("\n  ").replace(/\n(?!  )/g, "\n  ")}`);
-    return { engine: e, deltas, tenants, historyTable };
-}
-
-/**
- * Applies reversible SQL deltas to every tenant database that lacks them,
- * in order, one child resource per (tenant, delta); removing a delta or
- * destroying runs its down part, newest first. Each tenant's history table
- * is the cross-check of what Pulumi state says it has, and names the one
- * child (stack, URN, instance id) whose delete may run the down part.
+ * Applies every SQL delta in `deltas` (in file order) to each tenant
+ * database that lacks it, and reverts them (newest first) when removed.
+ * See docs/sql-deltas.md.
  */
 export class SqlDeltas extends pulumi.ComponentResource {
     /** Delta ids applied per tenant, in order. */
     declare readonly applied: pulumi.Output<Record<string, string[]>>;
 
     constructor(name: string, args: SqlDeltasArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("pulumi-delta:index:SqlDeltas", name, {}, opts);
-        const { engine, deltas, tenants, historyTable } = checkedArgs(name, args);
-        const conn = args.connection ? pulumi.output(args.connection).apply((c) => splitSecrets(c as ConnectionInputs)) : undefined;
-        const { password, ...client } = args.client ?? {};
-        const appliedBy = `pulumi-delta ${pulumi.getProject()}/${pulumi.getStack()} ${name}`;
-        const shared = {
-            component: name,
-            engine,
-            historyTable,
-            client: Object.keys(client).length ? client : undefined,
-            password: password === undefined ? undefined : pulumi.secret(password),
-            connection: conn ? pulumi.unsecret(conn.apply((c) => c.connection)) : undefined,
-            credentials: conn ? pulumi.secret(conn.apply((c) => c.secrets)) : undefined,
-            allowIrreversible: args.allowIrreversible ?? false,
-            allowOutOfOrder: args.allowOutOfOrder ?? false,
-            statementTimeout: args.statementTimeout,
-            appliedBy,
-            ownerStack: stackName(),
-        };
-        // The component's URN as a bare value. An Output of this.urn would make each child depend on the
-        // component, which the SDK expands to all of its children, siblings included: a wait cycle.
-        const componentUrn = new Promise<string>((resolve) => this.urn.apply(resolve));
-        const perTenant: pulumi.Output<string>[][] = [];
-        for (const tenant of tenants) {
-            let previous: SqlDeltaResource | undefined;
-            let previousId: string | undefined;
-            const ids: pulumi.Output<string>[] = [];
-            for (const d of deltas) {
-                const childName = `${name}-${tenant.name}-${d.id}`;
-                const inputs: Record<keyof SqlDeltaProviderInputs | "appliedAt" | "outcome" | "instanceId", unknown> = {
-                    ...shared,
-                    tenant: tenant.name,
-                    database: tenant.database,
-                    deltaId: d.id,
-                    file: d.file,
-                    format: d.format,
-                    up: d.up,
-                    down: d.down,
-                    checksum: d.checksum,
-                    previous: previousId,
-                    // The child's own URN, as `pulumi stack --show-urns` and `--replace` spell it: what a person
-                    // reading the history row can act on. (A resource cannot take its own urn as an input.)
-                    ownerUrn: pulumi.createUrn(childName, CHILD_TYPE, componentUrn),
-                    // Outputs only: declared so the engine returns them.
-                    appliedAt: undefined,
-                    outcome: undefined,
-                    instanceId: undefined,
-                };
-                // Chained, so up runs in file order and destroy reverts newest first; tenants stay independent.
-                const child: SqlDeltaResource = new SqlDeltaResource(childName, inputs as pulumi.Inputs, {
-                    parent: this,
-                    dependsOn: previous ? [previous] : [],
-                    additionalSecretOutputs: ["password", "credentials"],
-                });
-                ids.push(child.deltaId);
-                previous = child;
-                previousId = d.id;
-            }
-            perTenant.push(ids);
-        }
-        this.applied = pulumi
-            .all(perTenant.map((ids) => pulumi.all(ids)))
-            .apply((lists) => Object.fromEntries(tenants.map((t, i) => [t.name, lists[i]])));
-        this.registerOutputs({ applied: this.applied });
+        super(SQL_DELTAS_TYPE, name, { ...args, applied: undefined }, withVersion(opts), true);
     }
 }

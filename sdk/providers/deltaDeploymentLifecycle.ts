@@ -19,7 +19,7 @@ import {
  * forwards to these, so its serialized form stays a few `require` lines.
  */
 
-function where(i: Pick<Inputs, "connection" | "destination">): string {
+export function where(i: Pick<Inputs, "connection" | "destination">): string {
     return `${i.connection ? describeConnection(i.connection) : "local"}:${i.destination}`;
 }
 
@@ -28,13 +28,20 @@ function log(line: string): void {
     console.log(line);
 }
 
+/** What a caller other than the dynamic provider (the plugin) hands in: where lines go, and paths the host changed. */
+export interface RunOptions {
+    log?: (line: string) => void;
+    /** Paths state recorded as changed on the host (refresh): rewritten if they still differ. */
+    drifted?: string[];
+}
+
 export function check(news: Inputs): { inputs: Inputs; failures: InputFailure[] } {
     watchEngine();
     return { inputs: news, failures: validateInputs(news) };
 }
 
 /** Inputs whose change means a different target: a new resource, then the old one's destroy. */
-const REPLACING: [string, (i: Inputs) => unknown][] = [
+export const REPLACING: [string, (i: Inputs) => unknown][] = [
     ["destination", (i) => i.destination],
     ["kind", (i) => i.kind],
     ["stateDir", (i) => i.stateDir],
@@ -101,7 +108,7 @@ function sizeReader(i: Inputs): (p: string) => number {
  * the program stored on this machine under that digest — rebuilt from the
  * source when it is not there, and refused if the source no longer matches.
  */
-function newManifest(news: Inputs, withSizes: boolean): manifest.Manifest {
+export function newManifest(news: Inputs, withSizes: boolean): manifest.Manifest {
     if (news.files) return manifestFromInputs(news, withSizes ? sizeReader(news) : undefined);
     const stored = manifest.loadStoredManifest(news.manifestDigest);
     if (stored) return stored;
@@ -126,7 +133,7 @@ function instanceOf(o: Outputs): string {
     return o.instanceId ?? apply.legacyInstanceId(o.project, o.stack, o.name, o.destination);
 }
 
-async function deployInputs(news: Inputs, previous: Outputs | undefined, instance: string): Promise<Outputs> {
+async function deployInputs(news: Inputs, previous: Outputs | undefined, instance: string, run: RunOptions = {}): Promise<Outputs> {
     const next = newManifest(news, true);
     const ownership = ownershipOf(news);
     const result = await withTransport(news, async (t) => {
@@ -138,7 +145,7 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
             next,
             createdDirs: previous ? manifest.decodePaths(previous.createdDirs) : [],
             name: news.name,
-            log,
+            log: run.log ?? log,
             progressIntervalMs: apply.progressIntervalMs(process.env),
             hooks: hooksOf(news),
             owner: { project: news.project, stack: news.stack, resource: news.name },
@@ -166,15 +173,15 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
     };
 }
 
-export async function create(news: Inputs): Promise<{ id: string; outs: Outputs }> {
-    return { id: where(news), outs: await deployInputs(news, undefined, crypto.randomBytes(8).toString("hex")) };
+export async function create(news: Inputs, run: RunOptions = {}): Promise<{ id: string; outs: Outputs }> {
+    return { id: where(news), outs: await deployInputs(news, undefined, crypto.randomBytes(8).toString("hex"), run) };
 }
 
-export async function update(olds: Outputs, news: Inputs): Promise<{ outs: Outputs }> {
-    return { outs: await deployInputs(news, olds, instanceOf(olds)) };
+export async function update(olds: Outputs, news: Inputs, run: RunOptions = {}): Promise<{ outs: Outputs }> {
+    return { outs: await deployInputs(news, olds, instanceOf(olds), run) };
 }
 
-export async function remove(props: Outputs): Promise<void> {
+export async function remove(props: Outputs, run: RunOptions = {}): Promise<void> {
     await withTransport(props, (t) =>
         apply.destroy(t, {
             destination: props.destination,
@@ -183,7 +190,7 @@ export async function remove(props: Outputs): Promise<void> {
             createdDirs: manifest.decodePaths(props.createdDirs),
             onDestroy: props.onDestroy ?? "restore",
             name: props.name,
-            log,
+            log: run.log ?? log,
             hooks: hooksOf(props),
             owner: { project: props.project, stack: props.stack, resource: props.name },
             identity: identityOf(props, instanceOf(props)),

@@ -11,8 +11,13 @@ import { InputFailure, SqlDeltaProviderInputs as Inputs, SqlDeltaProviderOutputs
  */
 
 /** The engine shows a dynamic provider's stdout under the stack's Diagnostics. */
-function log(line: string): void {
+function stdoutLog(line: string): void {
     console.log(line);
+}
+
+/** A caller other than the dynamic provider (the plugin) says where lines go. */
+export interface RunOptions {
+    log?: (line: string) => void;
 }
 
 function target(i: Inputs): sql.SqlTarget {
@@ -82,7 +87,8 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
 }
 
 /** Applies the delta, or adopts the tenant's row of it; either way this new instance owns the row. */
-export async function create(i: Inputs): Promise<{ id: string; outs: Outputs }> {
+export async function create(i: Inputs, run: RunOptions = {}): Promise<{ id: string; outs: Outputs }> {
+    const log = run.log ?? stdoutLog;
     const instanceId = crypto.randomBytes(8).toString("hex");
     const r = await withTransport(i, (t) => sql.applyDelta(t, target(i), { id: i.deltaId, checksum: i.checksum, up: i.up, appliedBy: i.appliedBy, owner: owner(i, instanceId) }));
     if (r.previousOwner) {
@@ -98,7 +104,8 @@ export async function create(i: Inputs): Promise<{ id: string; outs: Outputs }> 
  * id and claims the row if 0.1 left it unowned, and an owner whose stack or
  * URN changed (an alias) writes the new ones.
  */
-export async function update(olds: Outputs, news: Inputs): Promise<{ outs: Outputs }> {
+export async function update(olds: Outputs, news: Inputs, run: RunOptions = {}): Promise<{ outs: Outputs }> {
+    const log = run.log ?? stdoutLog;
     const instanceId = olds.instanceId ?? crypto.randomBytes(8).toString("hex");
     if (olds.instanceId === undefined || olds.ownerStack !== news.ownerStack || olds.ownerUrn !== news.ownerUrn) {
         const r = await withTransport(news, (t) => sql.claimDelta(t, target(news), { id: news.deltaId, owner: owner(news, instanceId), claimUnowned: olds.instanceId === undefined }));
@@ -108,7 +115,8 @@ export async function update(olds: Outputs, news: Inputs): Promise<{ outs: Outpu
 }
 
 /** Runs the down part only when this instance owns the tenant's row; another owner's row is left applied. */
-export async function remove(p: Outputs): Promise<void> {
+export async function remove(p: Outputs, run: RunOptions = {}): Promise<void> {
+    const log = run.log ?? stdoutLog;
     if (p.down === undefined && !p.allowIrreversible) {
         throw new Error(
             `${p.component}: delta ${p.deltaId} is irreversible (${p.file} has no down part), so it cannot be removed from tenant ${p.tenant}; ` +

@@ -8,15 +8,50 @@ import { ConfigMap, LocalWorkspace, OutputMap, PulumiCommand, Stack } from "@pul
 export const REPO = path.resolve(__dirname, "..", "..", "..");
 
 let toolchain: Promise<PulumiCommand> | undefined;
+let toolchainRoot: string | undefined;
 
-/** The real Pulumi engine, from scripts/toolchain.sh (PATH, cache, or a Go build). */
-export function pulumiCommand(): Promise<PulumiCommand> {
-    toolchain ??= (async () => {
+/** The folder holding bin/pulumi and the language hosts, from scripts/toolchain.sh (PATH, cache, or a Go build). */
+export function pulumiRoot(): string {
+    if (!toolchainRoot) {
         const out = execFileSync("bash", [path.join(REPO, "scripts", "toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-        const root = out.trim().split("\n").pop()!;
-        return PulumiCommand.get({ root, skipVersionCheck: true });
-    })();
+        toolchainRoot = out.trim().split("\n").pop()!;
+    }
+    return toolchainRoot;
+}
+
+/** The real Pulumi engine. */
+export function pulumiCommand(): Promise<PulumiCommand> {
+    toolchain ??= PulumiCommand.get({ root: pulumiRoot(), skipVersionCheck: true });
     return toolchain;
+}
+
+export const PLUGIN_VERSION = (JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as { version: string }).version;
+
+/** The plugin's tarball as `npm run build:plugin` makes it (built here when missing). */
+export function pluginTarball(): string {
+    const file = path.join(REPO, "dist", "plugin", `pulumi-resource-delta-v${PLUGIN_VERSION}-linux-amd64.tar.gz`);
+    if (!fs.existsSync(file)) execFileSync("bash", [path.join(REPO, "scripts", "build-plugin.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+    return file;
+}
+
+let pluginsTemplate: string | undefined;
+
+/**
+ * A Pulumi home's `plugins/` with the plugin installed as users install it
+ * (`pulumi plugin install resource delta <version> --file <tarball>`), once
+ * per test run; each backend gets a copy.
+ */
+function installedPlugins(): string {
+    if (!pluginsTemplate) {
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "pd-plugin-home-"));
+        made.push(home);
+        execFileSync(path.join(pulumiRoot(), "bin", "pulumi"), ["plugin", "install", "resource", "delta", PLUGIN_VERSION, "--file", pluginTarball()], {
+            env: { ...process.env, PULUMI_HOME: home, PULUMI_SKIP_UPDATE_CHECK: "true" },
+            stdio: ["ignore", "ignore", "inherit"],
+        });
+        pluginsTemplate = path.join(home, "plugins");
+    }
+    return pluginsTemplate;
 }
 
 let programs: Map<string, Promise<string>> | undefined;
@@ -79,6 +114,7 @@ export function testBackend(): TestBackend {
     const pulumiHome = path.join(dir, "home");
     fs.mkdirSync(path.join(dir, "state"));
     fs.mkdirSync(pulumiHome);
+    fs.cpSync(installedPlugins(), path.join(pulumiHome, "plugins"), { recursive: true });
     return {
         dir,
         pulumiHome,

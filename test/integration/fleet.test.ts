@@ -3,7 +3,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
-import { fleetProblems, rolloutBatches } from "../../sdk/components/deltaFleet";
+import { fleetProblems, rolloutBatches } from "../../sdk/plugin/components/deltaFleet";
 import { collector, newStack, outputValues, REPO, StackOptions, TestBackend, testBackend, withStack } from "../helpers/pulumi";
 import { IsolatedNetwork, Sshd, startSshd } from "../helpers/sshd";
 import { filesOf, resetTree, tempDir, TreeSpec } from "../helpers/tree";

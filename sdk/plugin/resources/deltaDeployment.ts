@@ -1,0 +1,128 @@
+import { isUnknown } from "../../connection";
+import * as manifest from "../../manifest";
+import * as lifecycle from "../../providers/deltaDeploymentLifecycle";
+import { validateInputs } from "../../providers/deltaDeploymentInputs";
+import { containsUnknown, PlainObject, UNKNOWN } from "../server/codec";
+import { applyDrift, driftNote, driftedPaths, readDrift } from "./deltaDeploymentDrift";
+import {
+    absoluteSource,
+    CHECKED,
+    COMPUTED,
+    DEFAULT_DIFF_FILE_LIMIT,
+    fromLegacyOutputs,
+    manifestOf,
+    manifestProps,
+    SECRET_PATHS,
+    str,
+    toLegacy,
+    toLegacyOutputs,
+} from "./deltaDeploymentProps";
+import type { CheckFailure, DiffResult, PropertyDiffKind, ResourceContext, ResourceLifecycle } from "./types";
+
+/** Settings whose change is an update of the resource even when no file changes. */
+const SETTINGS = ["source", "exclude", "onDestroy", "connection", "validate", "onChange", "hookTimeout", "become", "owner", "group", "takeOverFrom", "diffFileLimit"] as const;
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** `files["a/b.txt"]`: the property path the engine prints for one file. */
+export function fileKey(p: string): string {
+    return `files[${JSON.stringify(p)}]`;
+}
+
+function check(ctx: ResourceContext, olds: PlainObject, news: PlainObject): { inputs: PlainObject; failures: CheckFailure[] } {
+    const inputs: PlainObject = { ...news };
+    for (const k of [...CHECKED, ...COMPUTED]) delete inputs[k];
+    if (inputs.onDestroy === undefined || inputs.onDestroy === null) inputs.onDestroy = "restore";
+    const failures: CheckFailure[] = [];
+    const limit = news.diffFileLimit ?? DEFAULT_DIFF_FILE_LIMIT;
+    if (!isUnknown(limit) && (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0)) {
+        failures.push({ property: "diffFileLimit", reason: `diffFileLimit must be a whole number of files (0 or more), got ${JSON.stringify(limit)}` });
+    }
+    const source = str(news.source);
+    const exclude = news.exclude ?? [];
+    if (source === undefined || isUnknown(source) || containsUnknown(exclude) || isUnknown(limit)) {
+        // Known during the update: the manifest is made then, and the preview says the files are not known yet.
+        for (const k of CHECKED) inputs[k] = UNKNOWN;
+    } else if (source !== "") {
+        try {
+            const m = manifestOf(absoluteSource(source), exclude as string[]);
+            Object.assign(inputs, manifestProps(m, typeof limit === "number" ? limit : DEFAULT_DIFF_FILE_LIMIT));
+            inputs.kind = m.kind;
+        } catch (err) {
+            failures.push({ property: "source", reason: (err as Error).message });
+        }
+    }
+    const legacy = toLegacy(ctx, inputs);
+    for (const f of validateInputs(legacy)) if (!(f.property === "source" && failures.some((x) => x.property === "source"))) failures.push(f);
+    if (!failures.length && Object.keys(olds).length === 0 && typeof inputs.manifestDigest === "string" && !isUnknown(inputs.manifestDigest)) {
+        // A create gets no Diff call: the first delta is listed here.
+        const m = lifecycle.newManifest(legacy, false);
+        ctx.log(manifest.formatDelta(ctx.name, lifecycle.where(legacy), manifest.diffManifests(undefined, m)));
+    }
+    return { inputs, failures };
+}
+
+function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffResult {
+    const oldL = toLegacyOutputs(ctx, olds);
+    const newL = toLegacy(ctx, news);
+    const replaces = lifecycle.REPLACING.filter(([, get]) => !same(get(oldL as unknown as typeof newL), get(newL))).map(([name]) => name);
+    const detailedDiff: Record<string, PropertyDiffKind> = {};
+    for (const r of replaces) detailedDiff[r] = "update-replace";
+    const settings = SETTINGS.filter((k) => !same(olds[k], news[k]) && !replaces.includes(k));
+    for (const k of settings) detailedDiff[k] = "update";
+    if (isUnknown(news.manifestDigest)) {
+        detailedDiff.manifestDigest = "update";
+        return { changes: true, replaces, deleteBeforeReplace: replaces.length > 0, detailedDiff };
+    }
+    const drift = readDrift(olds);
+    let filesChange = false;
+    if (news.manifestDigest !== olds.manifestDigest || replaces.length || drift) {
+        const previous = applyDrift(manifest.decodeManifest(oldL.deployed), drift);
+        const next = lifecycle.newManifest(newL, false);
+        const delta = manifest.diffManifests(previous.kind === next.kind ? previous : undefined, next);
+        filesChange = !manifest.deltaIsEmpty(delta);
+        if (filesChange || replaces.length) ctx.log(manifest.formatDelta(ctx.name, lifecycle.where(newL), delta) + driftNote(drift, delta));
+        if (news.files !== undefined) {
+            for (const p of delta.added) detailedDiff[fileKey(p)] = replaces.length ? "add-replace" : "add";
+            for (const p of delta.changed) detailedDiff[fileKey(p)] = replaces.length ? "update-replace" : "update";
+            for (const p of delta.removed) detailedDiff[fileKey(p)] = replaces.length ? "delete-replace" : "delete";
+        } else if (filesChange) {
+            // Above diffFileLimit the files are not properties: the list above names them, the digest marks the change.
+            detailedDiff.manifestDigest = "update";
+        }
+    }
+    return { changes: filesChange || replaces.length > 0 || settings.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, detailedDiff };
+}
+
+function previewOutputs(base: PlainObject, inputs: PlainObject): PlainObject {
+    const out: PlainObject = { ...base, ...inputs };
+    for (const k of COMPUTED) if (!(k === "instanceId" && typeof base.instanceId === "string")) out[k] = UNKNOWN;
+    if (inputs.files === undefined) delete out.files;
+    return out;
+}
+
+export const deltaDeployment: ResourceLifecycle = {
+    secretPaths: SECRET_PATHS,
+    async check(ctx, olds, news) {
+        return check(ctx, olds, news);
+    },
+    async diff(ctx, _id, olds, news) {
+        return diff(ctx, olds, news);
+    },
+    async create(ctx, inputs, preview) {
+        if (preview) return { id: "", outputs: previewOutputs({}, inputs) };
+        const r = await lifecycle.create(toLegacy(ctx, inputs), { log: (l) => ctx.log(l) });
+        return { id: r.id, outputs: fromLegacyOutputs(inputs, r.outs) };
+    },
+    async update(ctx, _id, olds, news, _oldInputs, preview) {
+        if (preview) return { outputs: previewOutputs(olds, news) };
+        const r = await lifecycle.update(toLegacyOutputs(ctx, olds), toLegacy(ctx, news), { log: (l) => ctx.log(l), drifted: driftedPaths(readDrift(olds)) });
+        return { outputs: fromLegacyOutputs(news, r.outs) };
+    },
+    async delete(ctx, _id, outputs) {
+        await lifecycle.remove(toLegacyOutputs(ctx, outputs), { log: (l) => ctx.log(l) });
+    },
+    async read(_ctx, id, outputs, inputs) {
+        return { id, outputs, inputs };
+    },
+};

@@ -1,0 +1,38 @@
+import type { Manifest, ManifestDelta } from "../../manifest";
+import type { PlainObject } from "../server/codec";
+
+/** What `pulumi refresh` found changed on the host, as kept in the outputs under `drift`. */
+export interface Drift {
+    changed: { path: string; mode: number; sha256: string }[];
+    removed: string[];
+}
+
+export function readDrift(outputs: PlainObject): Drift | undefined {
+    const d = outputs.drift as unknown as Drift | null | undefined;
+    if (!d || (!d.changed?.length && !d.removed?.length)) return undefined;
+    return { changed: d.changed ?? [], removed: d.removed ?? [] };
+}
+
+export function driftedPaths(d: Drift | undefined): string[] | undefined {
+    return d ? [...d.changed.map((c) => c.path), ...d.removed] : undefined;
+}
+
+/** The deployed manifest as the host now holds it: the refresh's findings replace what was deployed. */
+export function applyDrift(m: Manifest, d: Drift | undefined): Manifest {
+    if (!d) return m;
+    const entries = new Map(m.entries);
+    for (const c of d.changed) {
+        const e = entries.get(c.path);
+        if (e) entries.set(c.path, { ...e, mode: c.mode, sha256: c.sha256 });
+    }
+    for (const p of d.removed) entries.delete(p);
+    return { kind: m.kind, entries };
+}
+
+/** A line naming the files that changed on the host, under the delta that rewrites them. */
+export function driftNote(d: Drift | undefined, delta: ManifestDelta): string {
+    if (!d) return "";
+    const onHost = new Set([...d.changed.map((c) => c.path), ...d.removed]);
+    const named = [...delta.added, ...delta.changed].filter((p) => onHost.has(p));
+    return named.length ? `\n  changed on the host since the last deployment (pulumi refresh): ${named.join(", ")}` : "";
+}
