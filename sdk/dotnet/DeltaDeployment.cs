@@ -41,6 +41,12 @@ namespace PulumiDelta.Delta
         public Output<int?> DiffFileLimit { get; private set; } = null!;
 
         /// <summary>
+        /// What the last `pulumi refresh` found changed on the host since the last deployment: files whose content or mode differs from what was deployed, and files removed. The next `pulumi up` rewrites exactly these (keeping each hand-edited version as a backup its record names). Empty when the host matches.
+        /// </summary>
+        [Output("drift")]
+        public Output<Outputs.Drift?> Drift { get; private set; } = null!;
+
+        /// <summary>
         /// Globs relative to `source` whose files are not deployed, e.g. `["**/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
         /// </summary>
         [Output("exclude")]

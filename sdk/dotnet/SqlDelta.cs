@@ -47,6 +47,12 @@ namespace PulumiDelta.Delta
         public Output<Outputs.SqlClient?> Client { get; private set; } = null!;
 
         /// <summary>
+        /// The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
+        /// </summary>
+        [Output("component")]
+        public Output<string?> Component { get; private set; } = null!;
+
+        /// <summary>
         /// The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.
         /// </summary>
         [Output("connection")]
@@ -198,6 +204,12 @@ namespace PulumiDelta.Delta
         /// </summary>
         [Input("client")]
         public Input<Inputs.SqlClientArgs>? Client { get; set; }
+
+        /// <summary>
+        /// The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
+        /// </summary>
+        [Input("component")]
+        public Input<string>? Component { get; set; }
 
         /// <summary>
         /// The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.

@@ -809,6 +809,143 @@ func (o DeltaRecordSummaryPtrOutput) Time() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
+// Files changed on the host since the last deployment, as `pulumi refresh` found them.
+type Drift struct {
+	// Deployed files whose content or mode on the host differs from what was deployed.
+	Changed []DriftedFile `pulumi:"changed"`
+	// Deployed files missing on the host (or no longer regular files).
+	Removed []string `pulumi:"removed"`
+}
+
+// Files changed on the host since the last deployment, as `pulumi refresh` found them.
+type DriftOutput struct{ *pulumi.OutputState }
+
+func (DriftOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Drift)(nil)).Elem()
+}
+
+func (o DriftOutput) ToDriftOutput() DriftOutput {
+	return o
+}
+
+func (o DriftOutput) ToDriftOutputWithContext(ctx context.Context) DriftOutput {
+	return o
+}
+
+// Deployed files whose content or mode on the host differs from what was deployed.
+func (o DriftOutput) Changed() DriftedFileArrayOutput {
+	return o.ApplyT(func(v Drift) []DriftedFile { return v.Changed }).(DriftedFileArrayOutput)
+}
+
+// Deployed files missing on the host (or no longer regular files).
+func (o DriftOutput) Removed() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Drift) []string { return v.Removed }).(pulumi.StringArrayOutput)
+}
+
+type DriftPtrOutput struct{ *pulumi.OutputState }
+
+func (DriftPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Drift)(nil)).Elem()
+}
+
+func (o DriftPtrOutput) ToDriftPtrOutput() DriftPtrOutput {
+	return o
+}
+
+func (o DriftPtrOutput) ToDriftPtrOutputWithContext(ctx context.Context) DriftPtrOutput {
+	return o
+}
+
+func (o DriftPtrOutput) Elem() DriftOutput {
+	return o.ApplyT(func(v *Drift) Drift {
+		if v != nil {
+			return *v
+		}
+		var ret Drift
+		return ret
+	}).(DriftOutput)
+}
+
+// Deployed files whose content or mode on the host differs from what was deployed.
+func (o DriftPtrOutput) Changed() DriftedFileArrayOutput {
+	return o.ApplyT(func(v *Drift) []DriftedFile {
+		if v == nil {
+			return nil
+		}
+		return v.Changed
+	}).(DriftedFileArrayOutput)
+}
+
+// Deployed files missing on the host (or no longer regular files).
+func (o DriftPtrOutput) Removed() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *Drift) []string {
+		if v == nil {
+			return nil
+		}
+		return v.Removed
+	}).(pulumi.StringArrayOutput)
+}
+
+// One deployed file as the host now holds it.
+type DriftedFile struct {
+	// Permission bits on the host.
+	Mode int `pulumi:"mode"`
+	// Path relative to `destination`.
+	Path string `pulumi:"path"`
+	// Lowercase hex sha256 of the content on the host.
+	Sha256 string `pulumi:"sha256"`
+}
+
+// One deployed file as the host now holds it.
+type DriftedFileOutput struct{ *pulumi.OutputState }
+
+func (DriftedFileOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*DriftedFile)(nil)).Elem()
+}
+
+func (o DriftedFileOutput) ToDriftedFileOutput() DriftedFileOutput {
+	return o
+}
+
+func (o DriftedFileOutput) ToDriftedFileOutputWithContext(ctx context.Context) DriftedFileOutput {
+	return o
+}
+
+// Permission bits on the host.
+func (o DriftedFileOutput) Mode() pulumi.IntOutput {
+	return o.ApplyT(func(v DriftedFile) int { return v.Mode }).(pulumi.IntOutput)
+}
+
+// Path relative to `destination`.
+func (o DriftedFileOutput) Path() pulumi.StringOutput {
+	return o.ApplyT(func(v DriftedFile) string { return v.Path }).(pulumi.StringOutput)
+}
+
+// Lowercase hex sha256 of the content on the host.
+func (o DriftedFileOutput) Sha256() pulumi.StringOutput {
+	return o.ApplyT(func(v DriftedFile) string { return v.Sha256 }).(pulumi.StringOutput)
+}
+
+type DriftedFileArrayOutput struct{ *pulumi.OutputState }
+
+func (DriftedFileArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]DriftedFile)(nil)).Elem()
+}
+
+func (o DriftedFileArrayOutput) ToDriftedFileArrayOutput() DriftedFileArrayOutput {
+	return o
+}
+
+func (o DriftedFileArrayOutput) ToDriftedFileArrayOutputWithContext(ctx context.Context) DriftedFileArrayOutput {
+	return o
+}
+
+func (o DriftedFileArrayOutput) Index(i pulumi.IntInput) DriftedFileOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) DriftedFile {
+		return vs[0].([]DriftedFile)[vs[1].(int)]
+	}).(DriftedFileOutput)
+}
+
 // One host of a `DeltaFleet`.
 type FleetHost struct {
 	// How to reach the host over SSH, as `DeltaDeployment`'s `connection`. Required.
@@ -1560,6 +1697,10 @@ func init() {
 	pulumi.RegisterOutputType(DeltaRecordPtrOutput{})
 	pulumi.RegisterOutputType(DeltaRecordSummaryOutput{})
 	pulumi.RegisterOutputType(DeltaRecordSummaryPtrOutput{})
+	pulumi.RegisterOutputType(DriftOutput{})
+	pulumi.RegisterOutputType(DriftPtrOutput{})
+	pulumi.RegisterOutputType(DriftedFileOutput{})
+	pulumi.RegisterOutputType(DriftedFileArrayOutput{})
 	pulumi.RegisterOutputType(FleetHostOutput{})
 	pulumi.RegisterOutputType(FleetRolloutOutput{})
 	pulumi.RegisterOutputType(FleetRolloutPtrOutput{})

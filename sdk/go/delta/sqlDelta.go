@@ -26,6 +26,8 @@ type SqlDelta struct {
 	Checksum pulumi.StringOutput `pulumi:"checksum"`
 	// How the client reaches the database. Default: the client's defaults.
 	Client SqlClientPtrOutput `pulumi:"client"`
+	// The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
+	Component pulumi.StringPtrOutput `pulumi:"component"`
 	// The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.
 	Connection ConnectionPtrOutput `pulumi:"connection"`
 	// The tenant's database: a PostgreSQL database name, or for SQLite a file path on the host. Required. Changing it (or `engine`) replaces the resource: the delta is applied to the new database, then reverted in the old one.
@@ -140,6 +142,8 @@ type sqlDeltaArgs struct {
 	Checksum string `pulumi:"checksum"`
 	// How the client reaches the database. Default: the client's defaults.
 	Client *SqlClient `pulumi:"client"`
+	// The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
+	Component *string `pulumi:"component"`
 	// The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.
 	Connection *Connection `pulumi:"connection"`
 	// The tenant's database: a PostgreSQL database name, or for SQLite a file path on the host. Required. Changing it (or `engine`) replaces the resource: the delta is applied to the new database, then reverted in the old one.
@@ -176,6 +180,8 @@ type SqlDeltaArgs struct {
 	Checksum pulumi.StringInput
 	// How the client reaches the database. Default: the client's defaults.
 	Client SqlClientPtrInput
+	// The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
+	Component pulumi.StringPtrInput
 	// The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.
 	Connection ConnectionPtrInput
 	// The tenant's database: a PostgreSQL database name, or for SQLite a file path on the host. Required. Changing it (or `engine`) replaces the resource: the delta is applied to the new database, then reverted in the old one.
@@ -312,6 +318,11 @@ func (o SqlDeltaOutput) Checksum() pulumi.StringOutput {
 // How the client reaches the database. Default: the client's defaults.
 func (o SqlDeltaOutput) Client() SqlClientPtrOutput {
 	return o.ApplyT(func(v *SqlDelta) SqlClientPtrOutput { return v.Client }).(SqlClientPtrOutput)
+}
+
+// The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
+func (o SqlDeltaOutput) Component() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SqlDelta) pulumi.StringPtrOutput { return v.Component }).(pulumi.StringPtrOutput)
 }
 
 // The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.

@@ -368,6 +368,7 @@ class DeltaDeployment(pulumi.CustomResource):
             __props__.__dict__["state_dir"] = state_dir
             __props__.__dict__["take_over_from"] = take_over_from
             __props__.__dict__["validate"] = validate
+            __props__.__dict__["drift"] = None
             __props__.__dict__["file_count"] = None
             __props__.__dict__["instance_id"] = None
             __props__.__dict__["last_delta"] = None
@@ -400,6 +401,7 @@ class DeltaDeployment(pulumi.CustomResource):
         __props__.__dict__["connection"] = None
         __props__.__dict__["destination"] = None
         __props__.__dict__["diff_file_limit"] = None
+        __props__.__dict__["drift"] = None
         __props__.__dict__["exclude"] = None
         __props__.__dict__["file_count"] = None
         __props__.__dict__["group"] = None
@@ -449,6 +451,14 @@ class DeltaDeployment(pulumi.CustomResource):
         Up to this many files, the per-file manifest is a resource input, so `pulumi preview --diff` marks each file. Above it, the input is only the manifest's digest and counts (each map entry costs the engine ≈ 0.35 ms on every preview), and the per-file delta is listed under Diagnostics. A stack moves between the two without a replace or a resend. Default: 1000.
         """
         return pulumi.get(self, "diff_file_limit")
+
+    @_builtins.property
+    @pulumi.getter
+    def drift(self) -> pulumi.Output[Optional['outputs.Drift']]:
+        """
+        What the last `pulumi refresh` found changed on the host since the last deployment: files whose content or mode differs from what was deployed, and files removed. The next `pulumi up` rewrites exactly these (keeping each hand-edited version as a backup its record names). Empty when the host matches.
+        """
+        return pulumi.get(self, "drift")
 
     @_builtins.property
     @pulumi.getter

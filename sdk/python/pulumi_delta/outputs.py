@@ -20,6 +20,8 @@ __all__ = [
     'Connection',
     'DeltaRecord',
     'DeltaRecordSummary',
+    'Drift',
+    'DriftedFile',
     'LastDelta',
     'RecordChange',
     'RecordRollback',
@@ -463,6 +465,85 @@ class DeltaRecordSummary(dict):
         ISO 8601, when the delta started.
         """
         return pulumi.get(self, "time")
+
+
+@pulumi.output_type
+class Drift(dict):
+    """
+    Files changed on the host since the last deployment, as `pulumi refresh` found them.
+    """
+    def __init__(__self__, *,
+                 changed: Sequence['outputs.DriftedFile'],
+                 removed: Sequence[_builtins.str]):
+        """
+        Files changed on the host since the last deployment, as `pulumi refresh` found them.
+
+        :param Sequence['DriftedFile'] changed: Deployed files whose content or mode on the host differs from what was deployed.
+        :param Sequence[_builtins.str] removed: Deployed files missing on the host (or no longer regular files).
+        """
+        pulumi.set(__self__, "changed", changed)
+        pulumi.set(__self__, "removed", removed)
+
+    @_builtins.property
+    @pulumi.getter
+    def changed(self) -> Sequence['outputs.DriftedFile']:
+        """
+        Deployed files whose content or mode on the host differs from what was deployed.
+        """
+        return pulumi.get(self, "changed")
+
+    @_builtins.property
+    @pulumi.getter
+    def removed(self) -> Sequence[_builtins.str]:
+        """
+        Deployed files missing on the host (or no longer regular files).
+        """
+        return pulumi.get(self, "removed")
+
+
+@pulumi.output_type
+class DriftedFile(dict):
+    """
+    One deployed file as the host now holds it.
+    """
+    def __init__(__self__, *,
+                 mode: _builtins.int,
+                 path: _builtins.str,
+                 sha256: _builtins.str):
+        """
+        One deployed file as the host now holds it.
+
+        :param _builtins.int mode: Permission bits on the host.
+        :param _builtins.str path: Path relative to `destination`.
+        :param _builtins.str sha256: Lowercase hex sha256 of the content on the host.
+        """
+        pulumi.set(__self__, "mode", mode)
+        pulumi.set(__self__, "path", path)
+        pulumi.set(__self__, "sha256", sha256)
+
+    @_builtins.property
+    @pulumi.getter
+    def mode(self) -> _builtins.int:
+        """
+        Permission bits on the host.
+        """
+        return pulumi.get(self, "mode")
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> _builtins.str:
+        """
+        Path relative to `destination`.
+        """
+        return pulumi.get(self, "path")
+
+    @_builtins.property
+    @pulumi.getter
+    def sha256(self) -> _builtins.str:
+        """
+        Lowercase hex sha256 of the content on the host.
+        """
+        return pulumi.get(self, "sha256")
 
 
 @pulumi.output_type

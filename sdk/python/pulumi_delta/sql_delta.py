@@ -32,6 +32,7 @@ class SqlDeltaArgs:
                  allow_irreversible: pulumi.Input[Optional[_builtins.bool]] = None,
                  allow_out_of_order: pulumi.Input[Optional[_builtins.bool]] = None,
                  client: pulumi.Input[Optional['SqlClientArgs']] = None,
+                 component: pulumi.Input[Optional[_builtins.str]] = None,
                  connection: pulumi.Input[Optional['ConnectionArgs']] = None,
                  down: pulumi.Input[Optional[_builtins.str]] = None,
                  engine: pulumi.Input[Optional['Engine']] = None,
@@ -51,6 +52,7 @@ class SqlDeltaArgs:
         :param pulumi.Input[_builtins.bool] allow_irreversible: Let deleting this delta without a down part only forget it, leaving the database as it is. Default: false (refused).
         :param pulumi.Input[_builtins.bool] allow_out_of_order: Let this delta run although it sorts before one already applied to the tenant. Default: false (refused, naming both).
         :param pulumi.Input['SqlClientArgs'] client: How the client reaches the database. Default: the client's defaults.
+        :param pulumi.Input[_builtins.str] component: The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
         :param pulumi.Input['ConnectionArgs'] connection: The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.
         :param pulumi.Input[_builtins.str] down: The down part, normalized: the SQL that reverts the delta. Default: none, meaning the delta is irreversible (see `allowIrreversible`).
         :param pulumi.Input['Engine'] engine: "postgres" (psql) or "sqlite" (sqlite3). Default: "postgres".
@@ -75,6 +77,8 @@ class SqlDeltaArgs:
             pulumi.set(__self__, "allow_out_of_order", allow_out_of_order)
         if client is not None:
             pulumi.set(__self__, "client", client)
+        if component is not None:
+            pulumi.set(__self__, "component", component)
         if connection is not None:
             pulumi.set(__self__, "connection", connection)
         if down is not None:
@@ -214,6 +218,18 @@ class SqlDeltaArgs:
 
     @_builtins.property
     @pulumi.getter
+    def component(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
+        """
+        return pulumi.get(self, "component")
+
+    @component.setter
+    def component(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "component", value)
+
+    @_builtins.property
+    @pulumi.getter
     def connection(self) -> pulumi.Input[Optional['ConnectionArgs']]:
         """
         The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.
@@ -295,6 +311,7 @@ class SqlDelta(pulumi.CustomResource):
                  allow_out_of_order: pulumi.Input[Optional[_builtins.bool]] = None,
                  checksum: pulumi.Input[Optional[_builtins.str]] = None,
                  client: pulumi.Input[Optional[Union['SqlClientArgs', 'SqlClientArgsDict']]] = None,
+                 component: pulumi.Input[Optional[_builtins.str]] = None,
                  connection: pulumi.Input[Optional[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                  database: pulumi.Input[Optional[_builtins.str]] = None,
                  delta_id: pulumi.Input[Optional[_builtins.str]] = None,
@@ -317,6 +334,7 @@ class SqlDelta(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] allow_out_of_order: Let this delta run although it sorts before one already applied to the tenant. Default: false (refused, naming both).
         :param pulumi.Input[_builtins.str] checksum: `sha256:<hex>` of `up`. Required. The tenant's history row records it; an applied delta whose checksum changes is refused (edit a new delta instead).
         :param pulumi.Input[Union['SqlClientArgs', 'SqlClientArgsDict']] client: How the client reaches the database. Default: the client's defaults.
+        :param pulumi.Input[_builtins.str] component: The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
         :param pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']] connection: The host that runs the client, over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi.
         :param pulumi.Input[_builtins.str] database: The tenant's database: a PostgreSQL database name, or for SQLite a file path on the host. Required. Changing it (or `engine`) replaces the resource: the delta is applied to the new database, then reverted in the old one.
         :param pulumi.Input[_builtins.str] delta_id: The delta's id: its file name without `.sql`. Required. The key of its row in the history table.
@@ -358,6 +376,7 @@ class SqlDelta(pulumi.CustomResource):
                  allow_out_of_order: pulumi.Input[Optional[_builtins.bool]] = None,
                  checksum: pulumi.Input[Optional[_builtins.str]] = None,
                  client: pulumi.Input[Optional[Union['SqlClientArgs', 'SqlClientArgsDict']]] = None,
+                 component: pulumi.Input[Optional[_builtins.str]] = None,
                  connection: pulumi.Input[Optional[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                  database: pulumi.Input[Optional[_builtins.str]] = None,
                  delta_id: pulumi.Input[Optional[_builtins.str]] = None,
@@ -389,6 +408,7 @@ class SqlDelta(pulumi.CustomResource):
                 raise TypeError("Missing required property 'checksum'")
             __props__.__dict__["checksum"] = checksum
             __props__.__dict__["client"] = client
+            __props__.__dict__["component"] = component
             __props__.__dict__["connection"] = connection
             if database is None and not opts.urn:
                 raise TypeError("Missing required property 'database'")
@@ -447,6 +467,7 @@ class SqlDelta(pulumi.CustomResource):
         __props__.__dict__["applied_at"] = None
         __props__.__dict__["checksum"] = None
         __props__.__dict__["client"] = None
+        __props__.__dict__["component"] = None
         __props__.__dict__["connection"] = None
         __props__.__dict__["database"] = None
         __props__.__dict__["delta_id"] = None
@@ -502,6 +523,14 @@ class SqlDelta(pulumi.CustomResource):
         How the client reaches the database. Default: the client's defaults.
         """
         return pulumi.get(self, "client")
+
+    @_builtins.property
+    @pulumi.getter
+    def component(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The SqlDeltas this delta belongs to, for messages and the history row's `applied_by`. Default: this resource's name.
+        """
+        return pulumi.get(self, "component")
 
     @_builtins.property
     @pulumi.getter
