@@ -5,8 +5,11 @@ import { forEachLimit } from "./pool";
 
 /** lstats in flight: cheap requests that SFTP pipelines on one session (and the sudo transport batches). */
 export const STATS_IN_FLIGHT = 64;
-/** Hashes in flight: SSH answers them in order from one hashing shell, so more would only queue there. */
+/** Hashes in flight one by one: SSH answers them in order from one hashing shell, so more would only queue there. */
 const HASHES_IN_FLIGHT = 16;
+/** Paths per batched host hash (one exec each), and batches at once: each holds one SSH session while it runs. */
+const HASH_BATCH = 1000;
+const HASH_BATCHES_IN_FLIGHT = 2;
 /** Without a hashing tool on the host, files up to this size are read back and hashed here; larger ones stay unknown. */
 const READ_BACK_LIMIT = 64 * 1024 * 1024;
 
@@ -37,9 +40,11 @@ export interface HostFileQuery {
     committedMtime: number | undefined;
 }
 
-/** Round trips spent, for the caller's counts. */
+/** What a check cost, for the caller's counts. */
 export interface CheckCounts {
+    /** lstat requests (one per path). */
     stats: number;
+    /** Files hashed on the host (in batches where the transport has them). */
     hashes: number;
 }
 
@@ -92,12 +97,33 @@ export async function checkHostFiles(t: Transport, queries: readonly HostFileQue
         if (v === "hash") toHash.push({ i, st: st! });
         else out[i] = v;
     });
-    if (toHash.length) {
-        t.prepareSha256?.();
-        await forEachLimit(toHash, HASHES_IN_FLIGHT, async ({ i, st }) => {
-            counts.hashes++;
-            out[i] = judgeByHash(st, queries[i], await hostSha256(t, queries[i].target, st.size));
+    if (!toHash.length) return out as HostFileState[];
+    counts.hashes += toHash.length;
+    // Batched where the transport can (one process for many files, not one each); what a batch left out goes one by one.
+    let single = toHash;
+    if (t.sha256Many) {
+        const batches: (typeof toHash)[] = [];
+        for (let k = 0; k < toHash.length; k += HASH_BATCH) batches.push(toHash.slice(k, k + HASH_BATCH));
+        single = [];
+        await forEachLimit(batches, HASH_BATCHES_IN_FLIGHT, async (batch) => {
+            const got = await t.sha256Many!(batch.map(({ i }) => queries[i].target));
+            for (const b of batch) {
+                const hex = got.get(queries[b.i].target);
+                if (hex === undefined) single.push(b);
+                else out[b.i] = judgeByHash(b.st, queries[b.i], hex);
+            }
         });
     }
+    if (single.length) t.prepareSha256?.();
+    await forEachLimit(single, HASHES_IN_FLIGHT, async ({ i, st }) => {
+        try {
+            out[i] = judgeByHash(st, queries[i], await hostSha256(t, queries[i].target, st.size));
+        } catch (err) {
+            // Gone (or replaced) since its lstat, as a file removed while we look: that is what it is now.
+            const now = await t.stat(queries[i].target);
+            if (now?.kind === "file") throw err;
+            out[i] = { state: "missing", stat: now, mtimeMoved: false };
+        }
+    });
     return out as HostFileState[];
 }
