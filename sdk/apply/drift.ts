@@ -53,7 +53,16 @@ export interface DriftResult {
 /** The ledger's text and whether a run holds the destination, read together. */
 async function readState(t: Transport, layout: ReturnType<typeof layoutFor>): Promise<{ ledger?: string; busy: boolean }> {
     const [lock, journal, ledger] = await Promise.all([t.stat(layout.lock), t.stat(layout.journal), t.stat(layout.ledger)]);
-    const text = ledger ? (await t.readFile(layout.ledger)).toString("utf8") : undefined;
+    // A destroy that empties the ledger removes it: gone between the stat and the read is no ledger.
+    const text = ledger
+        ? await t.readFile(layout.ledger).then(
+              (b) => b.toString("utf8"),
+              async (err: Error) => {
+                  if (await t.stat(layout.ledger)) throw err;
+                  return undefined;
+              },
+          )
+        : undefined;
     return { ledger: text, busy: lock !== undefined || journal !== undefined };
 }
 

@@ -85,7 +85,7 @@ export async function planDriftRepair(t: Transport, ledger: Ledger, claim: Claim
         if (s.state === "same" || s.state === "touched") {
             // As deployed: not drift (any longer). The delta decides.
             if (s.state === "touched") plan.restamped.set(slot, s.stat!.mtime);
-            if (want && !put.has(k)) plan.matched.push(k);
+            if (want) plan.matched.push(k);
             continue;
         }
         if (s.state === "missing") {
