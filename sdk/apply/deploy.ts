@@ -6,7 +6,7 @@ import type { Transport } from "../transport";
 import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
 import { HostFiles, Ownership } from "./hostFiles";
 import { Journal, JournalOp, undoJournal, writeJournal } from "./journal";
-import { backupPath, checkStateRootApart, destinationKey, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
+import { backupPath, checkStateRootApart, destinationKey, handEditedPath, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
 import { Claim, conflictMessage, planClaim, settleDeployment, Settlement } from "./claims";
 import { claimFromState, DIRECT_CALLER, Ledger, openLedger, OwnerId, stackName, writeLedger } from "./ledger";
 import { acquireLock } from "./lock";
@@ -15,12 +15,13 @@ import { recoverDestination } from "./recovery";
 import { forEachLimit } from "./pool";
 import { ProgressMeter } from "./progress";
 import { hashOnHost, lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "./records";
+import { STATS_IN_FLIGHT } from "./hostCheck";
+import { describeDriftPlan, DriftPlan, planDriftRepair, RepairedPath, verifyTakenOver } from "./recheck";
 
 /** Files below this size go many at a time; larger ones a few at a time, each with many writes in flight. */
 const SMALL_FILE = 1024 * 1024;
 const SMALL_FILES_IN_FLIGHT = 32;
 const LARGE_FILES_IN_FLIGHT = 2;
-const STATS_IN_FLIGHT = 64;
 const COMMITS_IN_FLIGHT = 64;
 
 export interface DeployRequest {
@@ -53,6 +54,18 @@ export interface DeployRequest {
     takeOverFrom?: string[];
     /** Owner and group for the files this delta puts; set on the staged files, so each appears with them. Default: as the host makes them. */
     ownership?: Ownership;
+    /**
+     * Paths (manifest paths, like `next`'s) that the caller's state recorded
+     * as drifted on the host (see `detectDrift`). Each that this resource
+     * deployed is checked on the host again: one that is gone, or holds
+     * other content or another mode than deployed, is rewritten from `next`
+     * even when `next` did not change it (counted as changed, or added when
+     * it was gone), and the version found there is kept under
+     * `<stateDir>/<key>/drift/<deployment id>/` (named in the record as
+     * `handEdited`). One that already holds what `next` wants is left alone.
+     * Default: none.
+     */
+    drifted?: string[];
 }
 
 export interface DeployResult {
@@ -64,6 +77,8 @@ export interface DeployResult {
     previous: Manifest;
     /** The record written to the host (or its summary when it lists too many files); undefined when nothing changed. */
     record?: ReturnType<typeof lastRecordOf>;
+    /** Present when `drifted` was given: the paths rewritten (or removed) because they had drifted, and those found holding the deployed version or what `next` wants (nothing to repair). */
+    drift?: { repaired: RepairedPath[]; matched: string[] };
 }
 
 export class DeployError extends Error {}
@@ -130,54 +145,40 @@ export async function deploy(t: Transport, req: DeployRequest): Promise<DeployRe
     }
 }
 
-/**
- * Taken-over paths the ledger says hold what `next` wants are checked on the
- * host: a stat against the size and mtime the ledger recorded, a host hash
- * only where they differ. A path that no longer matches leaves `previous`,
- * so it is sent. Returns the mtimes of paths that matched by hash.
- */
-async function verifyTakenOver(t: Transport, ledger: Ledger, claim: Claim, next: Manifest, destination: string): Promise<Map<string, number>> {
-    const restamped = new Map<string, number>();
-    const keyOf = (slot: string) => (next.kind === "file" ? [...next.entries.keys()][0] : slot);
-    await forEachLimit(claim.takenOver, STATS_IN_FLIGHT, async (slot) => {
-        const key = keyOf(slot);
-        const want = next.entries.get(key);
-        const had = claim.previous.entries.get(key);
-        const owned = ledger.paths.get(slot);
-        if (!want || !had || !owned || had.sha256 !== want.sha256 || had.mode !== want.mode) return;
-        const target = targetPath(destination, next.kind, slot);
-        const st = await t.stat(target);
-        let same = st?.kind === "file" && st.mode === want.mode && st.size === want.size;
-        if (same && st!.mtime !== owned.mtime) {
-            same = (await t.sha256(target)) === want.sha256;
-            if (same) restamped.set(slot, st!.mtime);
-        }
-        if (!same) claim.previous.entries.delete(key);
-    });
-    return restamped;
-}
-
 async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, claim: Claim, req: DeployRequest): Promise<DeployResult> {
     const { next, destination } = req;
     const me = req.identity ?? DIRECT_CALLER;
     const slotOf = (p: string) => slotPath(next.kind, p);
     const restamped = await verifyTakenOver(t, ledger, claim, next, destination);
     const previous = claim.previous;
-    const delta = diffManifests(previous, next);
+    let delta = diffManifests(previous, next);
+    let drift: DriftPlan | undefined;
+    if (req.drifted?.length) {
+        drift = await planDriftRepair(t, ledger, claim, next, delta, destination, req.drifted);
+        delta = drift.delta;
+        for (const [slot, mtime] of drift.restamped) restamped.set(slot, mtime);
+        req.log?.(`${req.name ?? destination}: ${describeDriftPlan(drift, req.drifted.length, t.host)}`);
+    }
     const mineBefore = ledger.owners.get(me.instance);
     const inheritedDirs = [...(mineBefore?.dirs ?? []), ...claim.predecessors.flatMap((id) => ledger.owners.get(id)?.dirs ?? [])];
     const createdBefore = new Set(inheritedDirs);
     const id = newRecordId();
     const startedAt = new Date().toISOString();
     const settlement: Settlement = { id, time: startedAt, digest: manifestDigest(next), puts: new Map(), removed: new Map(), restamped, dirs: [] };
+    // The hand-edited versions of drifted files that are still there, kept past the commit.
+    const handEdited = new Map([...(drift?.repairs ?? [])].filter(([, r]) => r.size !== undefined).map(([slot, r]) => [slot, { target: r.target, size: r.size!, keptAt: handEditedPath(layout, id, slot) }]));
+    const driftResult = drift && {
+        repaired: [...drift.repairs].map(([slot, r]) => ({ path: r.path, drift: r.drift, ...(handEdited.has(slot) ? { handEdited: handEdited.get(slot)!.keptAt } : {}) })),
+        matched: drift.matched,
+    };
     if (delta.added.length + delta.changed.length + delta.removed.length === 0) {
-        // Nothing moves; a takeover, or a first contact, still changes who owns what.
+        // Nothing moves; a takeover, a first contact or a drifted file found as deployed (mtime moved) still changes the ledger.
         const known = mineBefore && mineBefore.urn === me.urn && mineBefore.digest === settlement.digest;
-        if (!known || claim.takenOver.length || claim.predecessors.length) {
+        if (!known || claim.takenOver.length || claim.predecessors.length || restamped.size) {
             settleDeployment(ledger, me, claim, next, slotOf, { ...settlement, dirs: [...createdBefore] });
             await writeLedger(t, layout, ledger);
         }
-        return { delta, bytesSent: 0, createdDirs: [...createdBefore].sort(), previous };
+        return { delta, bytesSent: 0, createdDirs: [...createdBefore].sort(), previous, ...(driftResult ? { drift: driftResult } : {}) };
     }
     const hooks = req.hooks ?? {};
     const destDir = next.kind === "file" ? path.posix.dirname(destination) : destination;
@@ -200,7 +201,7 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
     const index = new LargeFileIndex(t, layout);
     const puts = [...delta.added, ...delta.changed];
     const putBytes = puts.reduce((n, p) => n + next.entries.get(p)!.size, 0);
-    const need = putBytes + (sameFs ? 0 : puts.reduce((n, p) => n + (previous?.entries.get(p)?.size ?? 0), 0));
+    const need = putBytes + (sameFs ? 0 : puts.reduce((n, p) => n + (previous?.entries.get(p)?.size ?? 0), 0) + [...handEdited.values()].reduce((n, h) => n + h.size, 0));
     if (need > destFs.availableBytes) {
         throw new DeployError(
             `not enough room on ${t.host} for ${destination}: the delta needs ${need} bytes (staging${sameFs ? "" : " and backups"}), ` +
@@ -224,7 +225,8 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         await forEachLimit(levels.flat(), STATS_IN_FLIGHT, async (dir) => {
             if (await t.stat(dir)) existing.add(dir);
         });
-        journal = { version: 1, id, destination, staging, sameFs, ops: [], createdDirs: levels.flat().filter((d) => !existing.has(d)) };
+        const keptDir = handEdited.size ? handEditedPath(layout, id) : undefined;
+        journal = { version: 1, id, destination, staging, sameFs, ops: [], createdDirs: levels.flat().filter((d) => !existing.has(d)), ...(keptDir ? { handEdited: keptDir } : {}) };
         await writeJournal(t, layout, journal);
         await enterPhase("upload");
         createdNow.push(...(await files.ensureDir(staging, 0o700)));
@@ -276,6 +278,12 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         // validate with {staged}: the staged copy of a single file, before anything moves.
         if (next.kind === "file" && puts.length === 1) await validateStaged(t, hooks, staged.get(puts[0])!);
 
+        // Hand-edited versions of drifted files, copied (linked) aside now and kept after the commit: the journal names their folder, so an undo drops it.
+        if (handEdited.size) {
+            req.log?.(`${req.name ?? destination}: keeping the version found on ${t.host} of ${handEdited.size} drifted file${handEdited.size === 1 ? "" : "s"} under ${keptDir}`);
+            await forEachLimit([...handEdited.values()], COMMITS_IN_FLIGHT, (h) => files.keepCopy(h.target, h.keptAt));
+        }
+
         // 2. Decide what each target's current content needs: a stat per target, skipped inside new folders.
         const putOps = puts.map((p) => ({ op: "put" as const, target: targetPath(destination, next.kind, p), slot: slotPath(next.kind, p), staged: staged.get(p)!, saved: null as "backup" | "original" | null }));
         await forEachLimit(putOps, STATS_IN_FLIGHT, async (op) => {
@@ -296,7 +304,7 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
 
         planned = ops;
         // 3. Commit under the journal.
-        journal = { version: 1, id, destination, staging, sameFs, ops, createdDirs: createdNow };
+        journal = { version: 1, id, destination, staging, sameFs, ops, createdDirs: createdNow, ...(keptDir ? { handEdited: keptDir } : {}) };
         await writeJournal(t, layout, journal);
         await enterPhase("journal");
         // Paths are independent, so their moves run many at a time; the journal undoes any subset.
@@ -368,35 +376,46 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         req.log?.(
             `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
         );
-        return recordDeployment(t, layout, req, previous, id, startedAt, planned);
+        return recordDeployment(t, layout, req, previous, id, startedAt, planned, new Map((driftResult?.repaired ?? []).map((r) => [slotOf(r.path), r])));
     };
     const [, record] = await Promise.all([dropUndoData(), bookkeeping()]);
-    return { delta, bytesSent, createdDirs: [...allCreated].sort(), record, previous };
+    return { delta, bytesSent, createdDirs: [...allCreated].sort(), record, previous, ...(driftResult ? { drift: driftResult } : {}) };
 }
 
 /**
  * Writes the deployment's record to records/ on the host. The deployment has
  * committed by now, so a failure to write it is reported, not thrown.
  */
-async function recordDeployment(t: Transport, layout: HostLayout, req: DeployRequest, previous: Manifest, id: string, startedAt: string, ops: JournalOp[]): Promise<DeployResult["record"]> {
+async function recordDeployment(
+    t: Transport,
+    layout: HostLayout,
+    req: DeployRequest,
+    previous: Manifest,
+    id: string,
+    startedAt: string,
+    ops: JournalOp[],
+    repaired: Map<string, RepairedPath>,
+): Promise<DeployResult["record"]> {
     const changes: RecordChange[] = [];
     const rollback: RecordRollback[] = [];
     for (const op of [...ops].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0))) {
+        const r = repaired.get(op.slot);
+        const drift = r ? { drift: r.drift, ...(r.handEdited ? { handEdited: r.handEdited } : {}) } : {};
         if (op.op === "put") {
             const e = req.next.kind === "file" ? [...req.next.entries.values()][0] : req.next.entries.get(op.slot)!;
-            changes.push({ file: op.target, action: op.saved ? "update" : "create", sha256: e.sha256, bytes: e.size });
+            changes.push({ file: op.target, action: op.saved ? "update" : "create", sha256: e.sha256, bytes: e.size, ...drift });
             rollback.push(
                 op.saved
-                    ? { file: op.target, action: "restore", backup: op.saved === "original" ? `${layout.originals}/${op.slot}` : null }
+                    ? { file: op.target, action: "restore", backup: op.saved === "original" ? `${layout.originals}/${op.slot}` : r?.handEdited ?? null }
                     : { file: op.target, action: "delete", backup: null },
             );
         } else if (op.restoresOriginal) {
-            changes.push({ file: op.target, action: "update", ...(await hashOnHost(t, op.target)) });
-            rollback.push({ file: op.target, action: "restore", backup: null });
+            changes.push({ file: op.target, action: "update", ...(await hashOnHost(t, op.target)), ...drift });
+            rollback.push({ file: op.target, action: "restore", backup: r?.handEdited ?? null });
         } else {
             const e = previous?.kind === "file" ? [...previous.entries.values()][0] : previous?.entries.get(op.slot);
-            changes.push({ file: op.target, action: "delete", sha256: e?.sha256 ?? null, bytes: e?.size ?? null });
-            rollback.push({ file: op.target, action: "restore", backup: null });
+            changes.push({ file: op.target, action: "delete", sha256: e?.sha256 ?? null, bytes: e?.size ?? null, ...drift });
+            rollback.push({ file: op.target, action: "restore", backup: r?.handEdited ?? null });
         }
     }
     const saved = await saveRecord(t, layout, { id, operation: "deploy", time: startedAt, destination: req.destination, owner: { ...req.owner, instance: (req.identity ?? DIRECT_CALLER).instance }, name: req.name, changes, rollback }, req.log);

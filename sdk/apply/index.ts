@@ -15,3 +15,6 @@ export { progressIntervalMs, PROGRESS_INTERVAL_ENV, DEFAULT_PROGRESS_INTERVAL_MS
 export { dropLargeFileIndex, LargeFileIndex } from "./chunkIndex";
 export { legacyInstanceId } from "./ledger";
 export type { OwnerId } from "./ledger";
+export { detectDrift } from "./drift";
+export type { DriftRequest, DriftResult, DriftedFile } from "./drift";
+export type { DriftKind, RepairedPath } from "./recheck";

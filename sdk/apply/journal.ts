@@ -36,6 +36,8 @@ export interface Journal {
     ops: JournalOp[];
     /** Directories this deployment created, to remove again if it is undone. */
     createdDirs: string[];
+    /** The folder holding the hand-edited versions of drifted files this deployment rewrites (kept once it commits, removed if it is undone). */
+    handEdited?: string;
 }
 
 export async function writeJournal(t: Transport, layout: HostLayout, j: Journal): Promise<void> {
@@ -89,6 +91,10 @@ export async function undoJournal(t: Transport, layout: HostLayout, j: Journal):
         }
     }
     await files.removeEmptyDirs(j.createdDirs);
+    if (j.handEdited) {
+        await t.removeTree(j.handEdited);
+        await t.rmdir(layout.drift).catch(() => undefined); // stays while earlier deployments' versions are in it
+    }
     await t.removeTree(j.staging);
     await t.removeTree(layout.backup);
     await t.unlink(layout.journal);

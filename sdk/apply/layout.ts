@@ -31,6 +31,8 @@ export interface HostLayout {
      * A chunk list goes once no path of the destination holds that version.
      */
     chunks: string;
+    /** `<deployment id>/<slot>`: the version found on the host of each drifted file a deployment rewrote or removed (see `DeployRequest.drifted`); kept, like records, until removed by hand. */
+    drift: string;
 }
 
 export const DEFAULT_ROOT_STATE_DIR = "/var/lib/pulumi-delta";
@@ -52,6 +54,7 @@ export function layoutFor(stateRoot: string, destination: string): HostLayout {
         lock: `${folder}/lock`,
         ledger: `${folder}/ledger.json`,
         chunks: `${folder}/chunks`,
+        drift: `${folder}/drift`,
     };
 }
 
@@ -80,6 +83,11 @@ export function hostChunkListPath(layout: HostLayout, sha256: string): string {
 /** Where the size and mtime of the large file at `target` (on the host, after commit) are kept. */
 export function stampPath(layout: HostLayout, target: string): string {
     return `${layout.chunks}/${crypto.createHash("sha256").update(target).digest("hex").slice(0, 32)}.stamp`;
+}
+
+/** Where deployment `id` keeps the hand-edited version of `slot` (without `slot`: the deployment's folder of them). */
+export function handEditedPath(layout: HostLayout, id: string, slot?: string): string {
+    return slot === undefined ? `${layout.drift}/${id}` : `${layout.drift}/${id}/${slot}`;
 }
 
 /**

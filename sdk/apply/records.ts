@@ -18,6 +18,10 @@ export interface RecordChange {
     /** Hex, no prefix; null when not known (a restored original too large to hash). */
     sha256: string | null;
     bytes: number | null;
+    /** Set when the path was rewritten (or removed) because it had drifted on the host: it held other content, another mode, or was gone. */
+    drift?: "content" | "mode" | "removed";
+    /** Where the version found on the host is kept (drifted files that were still there). */
+    handEdited?: string;
 }
 
 /** How to undo one change: delete the created file, or restore the previous content from `backup` (null when the host keeps no copy: redeploy the previous version). */

@@ -16,7 +16,7 @@ import { FatalDialError, greetingFailure, isFinal, refused, tapGreeting, Unreach
 import { HostHasher } from "./hostHasher";
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
 import { AccountIdCache } from "./accountIds";
-import { parseSha256, sha256Script } from "./shell";
+import { hashManyByExec, parseSha256, sha256Script } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
@@ -619,6 +619,10 @@ export class SshTransport implements Transport {
         const hex = parseSha256(r.stdout);
         if (r.code !== 0 || !hex) this.fail("hash", p, new Error(r.stderr.trim() || `exit code ${r.code}, output ${JSON.stringify(r.stdout.slice(0, 200))}`));
         return hex;
+    }
+
+    async sha256Many(paths: readonly string[]): Promise<Map<string, string>> {
+        return hashManyByExec(this, paths);
     }
 
     async chmod(p: string, mode: number): Promise<void> {

@@ -1,6 +1,6 @@
 import * as crypto from "crypto";
 import * as path from "path";
-import { chownFailure, chownScript, parseSha256, sha256Script, shQuote } from "./shell";
+import { chownFailure, chownScript, hashManyByExec, parseSha256, sha256Script, shQuote } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 /** Privileged scripts running at once: OpenSSH allows 10 channels per connection (MaxSessions), SFTP and hooks need some. */
@@ -305,6 +305,11 @@ export class SudoTransport implements Transport {
         const hex = parseSha256(r.output);
         if (r.code !== 0 || !hex) this.fail("hash", p, r.output.trim() || `exit code ${r.code}`);
         return hex;
+    }
+
+    /** As root, in one `sudo` run for all of them. */
+    async sha256Many(paths: readonly string[]): Promise<Map<string, string>> {
+        return hashManyByExec(this, paths);
     }
 
     /** Hooks run as root too (e.g. `nginx -t`, `systemctl reload nginx`), by the host's /bin/sh. */

@@ -117,6 +117,14 @@ export interface Transport {
      */
     sha256(path: string): Promise<string | undefined>;
     /**
+     * sha256 of many host files with one command (one round trip, one
+     * hashing process for thousands of files). The map holds each path the
+     * host could hash; a path missing from it (gone, unreadable, a name the
+     * command line cannot carry) is left to {@link sha256}, which hashes it
+     * or says why not. Optional: a transport without it is asked per file.
+     */
+    sha256Many?(paths: readonly string[]): Promise<Map<string, string>>;
+    /**
      * A hint that {@link sha256} will be called soon (a patch is starting).
      * SSH opens its hashing shell now, so the shell's start-up overlaps the
      * transfer instead of following it. Optional; no effect elsewhere.

@@ -42,4 +42,27 @@ describe("SshTransport.sha256 through a prepared hashing shell (real sshd)", fun
             await t.close();
         }
     });
+
+    it("sha256Many: one exec hashes many files (odd names too); a missing file or a name with a line break is left out, for sha256 to answer", async () => {
+        const names = ["plain.txt", "sp ace", "quo'te", "back\\slash", "dollar$HOME", "-dash"];
+        const files = names.map((n, i) => {
+            const f = path.join(dir, "many", n);
+            fs.mkdirSync(path.dirname(f), { recursive: true });
+            fs.writeFileSync(f, crypto.randomBytes(100 + i * 13));
+            return f;
+        });
+        const odd = path.join(dir, "many", "line\nbreak");
+        fs.writeFileSync(odd, "x");
+        const missing = path.join(dir, "many", "missing");
+        const t = (await connectSsh(sshd.connection())) as SshTransport;
+        try {
+            const got = await t.sha256Many([...files, missing, odd]);
+            assert.deepStrictEqual(
+                [...got].sort(),
+                files.map((f) => [f, crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex")]).sort(),
+            );
+        } finally {
+            await t.close();
+        }
+    });
 });
