@@ -73,7 +73,7 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
     return { changes: filesChange || replaces.length > 0 || settingsChange, replaces, deleteBeforeReplace: replaces.length > 0 };
 }
 
-async function withTransport<T>(i: Pick<Inputs, "connection" | "credentials" | "become">, fn: (t: transport.Transport) => Promise<T>): Promise<T> {
+export async function withTransport<T>(i: Pick<Inputs, "connection" | "credentials" | "become">, fn: (t: transport.Transport) => Promise<T>): Promise<T> {
     watchEngine();
     const t = await transport.openTransport(i.connection ? joinSecrets(i.connection, i.credentials) : undefined, { become: i.become ?? undefined });
     try {
@@ -129,7 +129,7 @@ function identityOf(i: Inputs, instance: string): apply.OwnerId {
     return { instance, organization: i.organization || undefined, project: i.project, stack: i.stack, urn: i.resourceUrn || undefined, name: i.name };
 }
 
-function instanceOf(o: Outputs): string {
+export function instanceOf(o: Outputs): string {
     return o.instanceId ?? apply.legacyInstanceId(o.project, o.stack, o.name, o.destination);
 }
 
@@ -152,6 +152,7 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
             ownership,
             identity: identityOf(news, instance),
             takeOverFrom: news.takeOverFrom ?? undefined,
+            drifted: run.drifted,
         });
         // Files the delta did not touch still carry the old owner: a changed owner or group applies to every deployed file.
         const before = previous ? ownershipOf(previous) : undefined;

@@ -3,7 +3,8 @@ import * as manifest from "../../manifest";
 import * as lifecycle from "../../providers/deltaDeploymentLifecycle";
 import { validateInputs } from "../../providers/deltaDeploymentInputs";
 import { containsUnknown, PlainObject, UNKNOWN } from "../server/codec";
-import { applyDrift, driftNote, driftedPaths, readDrift } from "./deltaDeploymentDrift";
+import * as apply from "../../apply";
+import { applyDrift, driftFrom, driftNote, driftedPaths, filesWithDrift, readDrift } from "./deltaDeploymentDrift";
 import {
     absoluteSource,
     CHECKED,
@@ -94,6 +95,46 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
     return { changes: filesChange || replaces.length > 0 || settings.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, detailedDiff };
 }
 
+/**
+ * Refresh: what the host holds of what was deployed. A stat of each deployed
+ * file against the size and mtime the ledger recorded at the last commit, a
+ * hash on the host only where they differ. What changed is recorded in the
+ * outputs, so the next preview names it and the next up rewrites it.
+ */
+async function readHost(ctx: ResourceContext, outputs: PlainObject): Promise<PlainObject> {
+    if (typeof outputs.deployed !== "string" || outputs.deployed === "") return outputs;
+    const legacy = toLegacyOutputs(ctx, outputs);
+    const deployed = manifest.decodeManifest(legacy.deployed);
+    const found = await lifecycle.withTransport(legacy, (t) =>
+        apply.detectDrift(t, {
+            destination: legacy.destination,
+            stateDir: legacy.stateDir,
+            identity: lifecycle.instanceOf(legacy),
+            fileName: deployed.kind === "file" ? [...deployed.entries.keys()][0] : undefined,
+        }),
+    );
+    if (!found.known) {
+        ctx.log(`${ctx.name}: the host's ledger does not know this deployment (instance ${lifecycle.instanceOf(legacy)}); nothing checked`, "warning");
+        return outputs;
+    }
+    if (!found.settled) {
+        ctx.log(`${ctx.name}: a deployment of ${lifecycle.where(legacy)} is in progress or was interrupted; drift not checked, run pulumi refresh again after the next pulumi up`, "warning");
+        return outputs;
+    }
+    const drift = driftFrom(found, deployed);
+    const out: PlainObject = { ...outputs };
+    // From what was deployed each time, so a host set right again by hand shows no drift.
+    if (outputs.files && typeof outputs.files === "object") out.files = filesWithDrift(manifest.toFileMap(deployed), drift);
+    if (drift.changed.length || drift.removed.length) {
+        out.drift = drift as unknown as PlainObject;
+        const list = [...drift.changed.map((c) => `  ~ ${c.path}`), ...drift.removed.map((p) => `  - ${p}`)];
+        ctx.log(`${ctx.name}: ${drift.changed.length} changed, ${drift.removed.length} removed on the host since the last deployment → ${lifecycle.where(legacy)}\n${list.join("\n")}`);
+    } else {
+        delete out.drift;
+    }
+    return out;
+}
+
 function previewOutputs(base: PlainObject, inputs: PlainObject): PlainObject {
     const out: PlainObject = { ...base, ...inputs };
     for (const k of COMPUTED) if (!(k === "instanceId" && typeof base.instanceId === "string")) out[k] = UNKNOWN;
@@ -122,7 +163,7 @@ export const deltaDeployment: ResourceLifecycle = {
     async delete(ctx, _id, outputs) {
         await lifecycle.remove(toLegacyOutputs(ctx, outputs), { log: (l) => ctx.log(l) });
     },
-    async read(_ctx, id, outputs, inputs) {
-        return { id, outputs, inputs };
+    async read(ctx, id, outputs, inputs) {
+        return { id, outputs: await readHost(ctx, outputs), inputs };
     },
 };

@@ -1,4 +1,5 @@
-import type { Manifest, ManifestDelta } from "../../manifest";
+import type { DriftResult } from "../../apply";
+import { fileMapValue, Manifest, ManifestDelta } from "../../manifest";
 import type { PlainObject } from "../server/codec";
 
 /** What `pulumi refresh` found changed on the host, as kept in the outputs under `drift`. */
@@ -35,4 +36,21 @@ export function driftNote(d: Drift | undefined, delta: ManifestDelta): string {
     const onHost = new Set([...d.changed.map((c) => c.path), ...d.removed]);
     const named = [...delta.added, ...delta.changed].filter((p) => onHost.has(p));
     return named.length ? `\n  changed on the host since the last deployment (pulumi refresh): ${named.join(", ")}` : "";
+}
+
+/** The drift the host shows now, in the outputs' shape: content changes and mode changes together, each with what the host holds. */
+export function driftFrom(found: Pick<DriftResult, "changed" | "modeChanged" | "removed">, deployed: Manifest): Drift {
+    const changed = [
+        ...found.changed.map((c) => ({ path: c.path, mode: c.mode, sha256: c.sha256 })),
+        ...found.modeChanged.map((c) => ({ path: c.path, mode: c.mode, sha256: deployed.entries.get(c.path)?.sha256 ?? "" })),
+    ].sort((a, b) => (a.path < b.path ? -1 : 1));
+    return { changed, removed: [...found.removed].sort() };
+}
+
+/** The per-file map of the outputs as the host holds it, so `preview --diff` shows host => source for each drifted file. */
+export function filesWithDrift(files: Record<string, string>, d: Drift): Record<string, string> {
+    const out = { ...files };
+    for (const c of d.changed) out[c.path] = fileMapValue(c);
+    for (const p of d.removed) delete out[p];
+    return out;
 }
