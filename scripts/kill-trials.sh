@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent build
 npm run --silent build:test
+npm run --silent build:plugin >/dev/null
 bash scripts/toolchain.sh >/dev/null
 export PULUMI_DELTA_KILL_TRIALS="${PULUMI_DELTA_KILL_TRIALS:-50}"
 export PULUMI_DELTA_KILL_DELAY_MS="${PULUMI_DELTA_KILL_DELAY_MS:-1000}"

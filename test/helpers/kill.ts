@@ -77,9 +77,24 @@ export function commandLine(pid: number): string {
     }
 }
 
-/** The dynamic provider the engine started for this run: node running @pulumi/pulumi/cmd/dynamic-provider (its wrapper script execs it). */
+/**
+ * The plugin processes the engine started for this run: `pulumi-resource-delta`, whose sh script
+ * `exec`s `node <plugins>/resource-delta-v<version>/plugin.js` (so the node process is the engine's child).
+ */
+export const PLUGIN_COMMAND = /(^|\/)pulumi-resource-delta( |$)|\/resource-delta-v[^/ ]*\/plugin\.js( |$)/;
+
+/** The plugin processes (pulumi-resource-delta) among the CLI's descendants: the ones holding the host's lock. */
 export function providerPids(cliPid: number): number[] {
-    return descendants(cliPid).filter((p) => /dynamic-provider|pulumi-resource-pulumi-nodejs/.test(commandLine(p)));
+    return descendants(cliPid).filter((p) => PLUGIN_COMMAND.test(commandLine(p)));
+}
+
+/** Every plugin process (pulumi-resource-delta) on the machine whose command line names `home` (a test's Pulumi home). */
+export function pluginPidsUnder(home: string): number[] {
+    return fs
+        .readdirSync("/proc")
+        .filter((n) => /^\d+$/.test(n))
+        .map(Number)
+        .filter((p) => alive(p) && PLUGIN_COMMAND.test(commandLine(p)) && commandLine(p).includes(home));
 }
 
 export function alive(pid: number): boolean {

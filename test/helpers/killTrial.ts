@@ -5,7 +5,7 @@ import { alive, CliRun, descendants, killNow, markedPhases, Phase, PHASES, provi
 import { outputValues, TestBackend } from "./pulumi";
 
 /**
- * One kill trial: a `pulumi up` whose CLI or provider is killed with
+ * One kill trial: a `pulumi up` whose CLI or provider plugin (`pulumi-resource-delta`) is killed with
  * SIGKILL at a chosen moment, then the next `pulumi up` (no manual step on
  * the host) and a destroy, each checked against the host.
  */

@@ -13,7 +13,8 @@ import { tempDir } from "../helpers/tree";
 
 /**
  * Kill trials: `pulumi up` runs killed with SIGKILL — the CLI, or the
- * provider the engine started — in each deployment phase (by the provider's
+ * provider plugin the engine started (`pulumi-resource-delta`, the process
+ * that holds the host's lock) — in each deployment phase (by the provider's
  * phase markers) or at a random moment. The next `pulumi up` must succeed
  * with no manual step on the host and leave it equal to the source plus the
  * host's own files; destroy must give back the pre-deployment tree exactly.
