@@ -5,8 +5,9 @@ import type { IsolatedNetwork } from "./sshd";
  * A mount namespace (held open by a process) in which `root` is mounted at
  * `at`. sshd started inside it (through startSshd's `netns`, which only
  * needs `nsenter` arguments) serves a loopback port of the runner's network
- * like any other, but its sessions see their own files at `at`: several hosts
- * on one machine, each with the same destination path, as real hosts have.
+ * like any other, but its sessions see their own files at `at`: several
+ * hosts on one machine, each with the same destination path, as real hosts
+ * have. (The same as fleet.test.ts's, shared here for the YAML components test.)
  */
 export async function ownFilesystem(root: string, at: string): Promise<IsolatedNetwork> {
     const holder = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$2" && echo ready && exec sleep 100000', "sh", root, at], {

@@ -136,6 +136,8 @@ export interface StackOptions {
     /** Extra environment for the engine and the program (e.g. HOME for known_hosts). */
     env?: Record<string, string>;
     fixture?: string;
+    /** A program folder to run as it is (e.g. a YAML or Go program, which need no npm install); overrides `fixture`. */
+    workDir?: string;
 }
 
 function toConfigMap(o: StackOptions): ConfigMap {
@@ -150,7 +152,7 @@ function toConfigMap(o: StackOptions): ConfigMap {
 
 /** A stack of an installed fixture program in the backend. */
 export async function newStack(backend: TestBackend, options: StackOptions): Promise<Stack> {
-    const workDir = await installedProgram(options.fixture);
+    const workDir = options.workDir ?? (await installedProgram(options.fixture));
     const stackName = `t${crypto.randomBytes(4).toString("hex")}`;
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName, workDir },

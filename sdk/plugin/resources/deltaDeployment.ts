@@ -125,18 +125,19 @@ async function readHost(ctx: ResourceContext, outputs: PlainObject): Promise<Pla
     const out: PlainObject = { ...outputs };
     // From what was deployed each time, so a host set right again by hand shows no drift.
     if (outputs.files && typeof outputs.files === "object") out.files = filesWithDrift(manifest.toFileMap(deployed), drift);
+    out.drift = drift as unknown as PlainObject;
     if (drift.changed.length || drift.removed.length) {
-        out.drift = drift as unknown as PlainObject;
         const list = [...drift.changed.map((c) => `  ~ ${c.path}`), ...drift.removed.map((p) => `  - ${p}`)];
         ctx.log(`${ctx.name}: ${drift.changed.length} changed, ${drift.removed.length} removed on the host since the last deployment → ${lifecycle.where(legacy)}\n${list.join("\n")}`);
-    } else {
-        delete out.drift;
     }
     return out;
 }
 
+/** No drift: what a deployment leaves (it rewrites what refresh found). */
+const NO_DRIFT = { changed: [], removed: [] };
+
 function previewOutputs(base: PlainObject, inputs: PlainObject): PlainObject {
-    const out: PlainObject = { ...base, ...inputs };
+    const out: PlainObject = { ...base, ...inputs, drift: NO_DRIFT };
     for (const k of COMPUTED) if (!(k === "instanceId" && typeof base.instanceId === "string")) out[k] = UNKNOWN;
     if (inputs.files === undefined) delete out.files;
     return out;
@@ -153,12 +154,12 @@ export const deltaDeployment: ResourceLifecycle = {
     async create(ctx, inputs, preview) {
         if (preview) return { id: "", outputs: previewOutputs({}, inputs) };
         const r = await lifecycle.create(toLegacy(ctx, inputs), { log: (l) => ctx.log(l) });
-        return { id: r.id, outputs: fromLegacyOutputs(inputs, r.outs) };
+        return { id: r.id, outputs: { ...fromLegacyOutputs(inputs, r.outs), drift: NO_DRIFT } };
     },
     async update(ctx, _id, olds, news, _oldInputs, preview) {
         if (preview) return { outputs: previewOutputs(olds, news) };
         const r = await lifecycle.update(toLegacyOutputs(ctx, olds), toLegacy(ctx, news), { log: (l) => ctx.log(l), drifted: driftedPaths(readDrift(olds)) });
-        return { outputs: fromLegacyOutputs(news, r.outs) };
+        return { outputs: { ...fromLegacyOutputs(news, r.outs), drift: NO_DRIFT } };
     },
     async delete(ctx, _id, outputs) {
         await lifecycle.remove(toLegacyOutputs(ctx, outputs), { log: (l) => ctx.log(l) });
