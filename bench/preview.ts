@@ -4,12 +4,35 @@
  * with a 1-file tree, interleaved in one run (median of --runs, default 3);
  * and the state's size per file (`pulumi stack export` bytes / N).
  *
+ * Also: the plugin's start to its first port line (median of 5), and where
+ * a large preview's time goes inside the plugin (Check, which walks the
+ * tree against the hash cache and digests the manifest, and Diff).
+ *
  *   npm run bench:preview [-- --quick]
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { newStack, testBackend } from "../test/helpers/pulumi";
+import { deltaDeployment } from "../sdk/plugin/resources/deltaDeployment";
+import type { PlainObject } from "../sdk/plugin/server/codec";
+import { newStack, pluginTarball, testBackend } from "../test/helpers/pulumi";
 import { flag, median, option, seconds } from "./common";
+
+/** Seconds from spawning the plugin to the port on its stdout. */
+function pluginStart(dir: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const t0 = process.hrtime.bigint();
+        const p = spawn(path.join(dir, "pulumi-resource-delta"), ["127.0.0.1:1"], { stdio: ["ignore", "pipe", "inherit"] });
+        p.stdout.once("data", () => {
+            resolve(Number(process.hrtime.bigint() - t0) / 1e9);
+            p.kill();
+        });
+        p.once("error", reject);
+    });
+}
+
+const ctx = { urn: "urn:pulumi:bench::bench::delta:index:DeltaDeployment::site", name: "site", project: "bench", stack: "bench", log: () => undefined };
 
 const quick = flag("--quick");
 const runs = option("--runs", 3);
@@ -47,6 +70,28 @@ async function main(): Promise<void> {
                 );
             }
         }
+        const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), "pd-bench-plugin-"));
+        require("child_process").execFileSync("tar", ["-xzf", pluginTarball(), "-C", unpacked]);
+        const starts: number[] = [];
+        for (let i = 0; i < 5; i++) starts.push(await pluginStart(unpacked));
+        fs.rmSync(unpacked, { recursive: true, force: true });
+        const inPlugin: Record<number, { check: number; diff: number }> = {};
+        for (const s of stacks) {
+            const src = path.join(work, `src-${s.n}`);
+            const inputs = { source: src, destination: path.join(work, `dest-${s.n}`), stateDir: path.join(work, "state") };
+            const checks: number[] = [];
+            const diffs: number[] = [];
+            for (let r = 0; r < runs; r++) {
+                // A fresh path each time: the plugin walks a source once per process.
+                const alias = path.join(work, `alias-${s.n}-${r}`);
+                fs.symlinkSync(src, alias);
+                let checked: PlainObject = {};
+                checks.push(await seconds(async () => void (checked = (await deltaDeployment.check(ctx, {}, { ...inputs, source: alias + "/." })).inputs)));
+                const olds = (await s.stack.exportStack()).deployment.resources.find((x: { type: string }) => x.type === "delta:index:DeltaDeployment").outputs as PlainObject;
+                diffs.push(await seconds(async () => void (await deltaDeployment.diff(ctx, "id", { ...olds, source: checked.source }, checked, olds))));
+            }
+            inPlugin[s.n] = { check: median(checks), diff: median(diffs) };
+        }
         const base = median(stacks[0].times);
         const rows = stacks.map((s) => ({
             files: s.n,
@@ -54,9 +99,12 @@ async function main(): Promise<void> {
             "vs 1-file program": +(median(s.times) / base).toFixed(2),
             "state bytes": s.stateBytes,
             "state bytes/file": +(s.stateBytes / s.n).toFixed(1),
+            "plugin Check s": +inPlugin[s.n].check.toFixed(3),
+            "plugin Diff s": +inPlugin[s.n].diff.toFixed(3),
         }));
+        console.log(`plugin start to first port: median ${median(starts).toFixed(3)} s of ${starts.map((t) => t.toFixed(3)).join(", ")}`);
         console.table(rows);
-        console.log(JSON.stringify({ bench: "preview", quick, runs, rows }));
+        console.log(JSON.stringify({ bench: "preview", quick, runs, rows, pluginStart: median(starts) }));
         for (const s of stacks) await s.stack.destroy();
     } finally {
         backend.dispose();

@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "demo: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
-# The program uses the library as users get it: packed, then installed (a
-# linked copy would be serialized into state by value instead of by require).
+# The program uses the library as users get it: packed, then installed; the
+# plugin it asks for, from the tarball `npm run build:plugin` makes.
+npm run --silent build
+plugin="$(bash scripts/build-plugin.sh | cut -d' ' -f1)"
 pack_dir="$(mktemp -d)"
 tgz="$pack_dir/$(npm pack --silent --pack-destination "$pack_dir" | tail -n 1)"
 sdk_version="$(node -p 'require("@pulumi/pulumi/package.json").version')"
@@ -20,6 +22,8 @@ export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-pulumi-delta-demo}"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 stack="${PULUMI_DELTA_DEMO_STACK:-demo}"
+version="$(node -p 'require("./package.json").version')"
+pulumi plugin install resource delta "$version" --file "$plugin" >/dev/null
 pulumi stack select --create "$stack" --non-interactive >/dev/null
 if [ "${1:-}" = "destroy" ]; then
   echo "demo: pulumi destroy (puts the target back as it was)"
