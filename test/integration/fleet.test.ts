@@ -54,14 +54,16 @@ interface TestHost {
 }
 
 /** Engine events of one operation: the step each resource took, and the errors reported against each. */
-function eventLog(): { onEvent: (e: EngineEvent) => void; op: (name: string) => string | undefined; errors: (name: string) => string[] } {
+function eventLog(): { onEvent: (e: EngineEvent) => void; op: (name: string) => string | undefined; errors: (name: string) => string[]; walks: () => string[] } {
     const events: EngineEvent[] = [];
-    // The dynamic resource doing the work, not its component wrapper.
-    const isFiles = (urn: string, name: string) => urn.endsWith(`::${name}`) && urn.includes("dynamic");
+    // A host's deployment, the child the plugin's DeltaFleet registers, not the fleet component.
+    const isFiles = (urn: string, name: string) => urn.endsWith(`::${name}`) && urn.includes("$delta:index:DeltaDeployment::");
     return {
         onEvent: (e) => events.push(e),
         op: (name) => events.find((e) => e.resourcePreEvent && isFiles(e.resourcePreEvent.metadata.urn, name))?.resourcePreEvent!.metadata.op,
         errors: (name) => events.filter((e) => e.diagnosticEvent?.severity === "error" && isFiles(e.diagnosticEvent.urn ?? "", name)).map((e) => e.diagnosticEvent!.message),
+        // The plugin's debug line for each walk and hash of a source (one plugin process serves the whole run).
+        walks: () => events.filter((e) => (e.diagnosticEvent?.severity as string | undefined) === "debug" && /walked and hashed /.test(e.diagnosticEvent!.message)).map((e) => e.diagnosticEvent!.message),
     };
 }
 
@@ -153,9 +155,10 @@ describe("DeltaFleet of 3 hosts (real engine, 3 real sshd, each host its own fil
 
     it("converges all hosts in parallel from one walk of the source, and the preview shows each host's delta", async () => {
         await withStack(backend, options(), async (stack: Stack) => {
-            const up = await stack.up();
+            const events = eventLog();
+            const up = await stack.up({ onEvent: events.onEvent });
             const out = outputValues(up.outputs);
-            assert.strictEqual(out.sourceWalks, 1, "one walk and hash for three hosts");
+            assert.deepStrictEqual(events.walks().map((m) => m.trim()), [`walked and hashed ${src}: 3 files (walk 1 of this run)`], "one walk and hash for three hosts");
             for (const h of hosts) assert.deepStrictEqual(filesOf(on(h, "www", "site")), filesOf(src), `${h.name} has the release byte for byte`);
             assert.deepStrictEqual(fs.readdirSync(mnt), [], "each host wrote to its own filesystem");
             const added = { added: 3, changed: 0, removed: 0, bytesSent: Object.values(RELEASE).reduce((n, v) => n + Buffer.byteLength(typeof v === "string" ? v : v.content), 0) };
@@ -164,8 +167,10 @@ describe("DeltaFleet of 3 hosts (real engine, 3 real sshd, each host its own fil
             assert.deepStrictEqual(Object.keys(digests), ["ams", "fra", "nyc"]);
             assert.strictEqual(new Set(Object.values(digests)).size, 1);
             // Without a rollout no host waits for another.
-            const state = (await stack.exportStack()).deployment as { resources: { urn: string; dependencies?: string[] }[] };
-            for (const r of state.resources.filter((r) => r.urn.includes("dynamic"))) assert.deepStrictEqual(r.dependencies ?? [], [], r.urn);
+            const state = (await stack.exportStack()).deployment as { resources: { urn: string; type: string; dependencies?: string[] }[] };
+            const deployments = state.resources.filter((r) => r.type === "delta:index:DeltaDeployment");
+            assert.strictEqual(deployments.length, 3);
+            for (const r of deployments) assert.deepStrictEqual(r.dependencies ?? [], [], r.urn);
 
             fs.writeFileSync(path.join(src, "index.html"), "<h1>edge v2</h1>\n");
             const preview = collector();
@@ -235,9 +240,9 @@ describe("DeltaFleet of 3 hosts (real engine, 3 real sshd, each host its own fil
             for (const h of hosts) assert.deepStrictEqual(filesOf(on(h, "www", "site")), filesOf(path.join(example, "assets")), `${h.name} has the assets`);
             assert.deepStrictEqual(Object.keys(outputValues(up.outputs).lastDelta as object), ["ams", "fra", "nyc"]);
             // The rollout as the engine recorded it: fra waited for the canary ams, nyc for fra.
-            const state = (await stack.exportStack()).deployment as { resources: { urn: string; dependencies?: string[] }[] };
+            const state = (await stack.exportStack()).deployment as { resources: { urn: string; type: string; dependencies?: string[] }[] };
             const waitsFor = (name: string) =>
-                [...new Set((state.resources.find((r) => r.urn.includes("dynamic") && r.urn.endsWith(`::edge-${name}`))!.dependencies ?? []).map((u) => u.slice(u.lastIndexOf("::") + 2)))].sort();
+                [...new Set((state.resources.find((r) => r.type === "delta:index:DeltaDeployment" && r.urn.endsWith(`::edge-${name}`))!.dependencies ?? []).map((u) => u.slice(u.lastIndexOf("::") + 2)))].sort();
             assert.deepStrictEqual([waitsFor("ams"), waitsFor("fra"), waitsFor("nyc")], [[], ["edge-ams"], ["edge-fra"]]);
             await stack.destroy();
             for (const h of hosts) assert.ok(!fs.existsSync(on(h, "www", "site")), `${h.name} put back`);

@@ -116,19 +116,34 @@ describe("SqlDeltas on PostgreSQL 15 over ssh (real engine, real sshd, real data
             assert.strictEqual(history("acme"), `${id(D2)} pulumi-delta pulumi-delta-sql-it/${stack.name} db,${id(D1)} pulumi-delta pulumi-delta-sql-it/${stack.name} db`);
             const before = Object.fromEntries(three.map((t) => [t, appliedAt(t)]));
 
-            // Secrets stay encrypted in state; the serialized provider is a few requires, not a copy of the library.
+            // Secrets stay encrypted in state, inputs and outputs; each delta is the plugin's resource, no serialized provider.
             // (exportStack would decrypt: read the backend's file as stored.)
             const stateFile = path.join(backend.dir, "state", ".pulumi", "stacks", "pulumi-delta-sql-it", `${stack.name}.json`);
             const text = fs.readFileSync(stateFile, "utf8");
             assert.ok(!text.includes(pg.password), "database password in state");
             assert.ok(!text.includes(sshd.privateKey.split("\n")[1]), "private key in state");
-            const deployment = JSON.parse(text).checkpoint.latest as { resources: { type: string; outputs?: Record<string, unknown> }[] };
-            const outs = deployment.resources.find((r) => r.type.endsWith("pulumi-delta:SqlDelta"))!.outputs!;
-            assert.ok((outs.password as { ciphertext?: string }).ciphertext, "password stored encrypted");
-            assert.ok((outs.credentials as { ciphertext?: string }).ciphertext, "credentials stored encrypted");
-            const provider = String(outs.__provider);
-            assert.ok(provider.length < 4000, `__provider is ${provider.length} bytes`);
-            assert.match(provider, /pulumi-delta\/dist\/providers\/sqlDeltaLifecycle\.js/);
+            type Props = Record<string, unknown>;
+            // Encrypted at the path, or as part of an enclosing value that is a secret as a whole (the SDK sends `client` so).
+            const encrypted = (props: Props, keys: string[]): boolean => {
+                let v: unknown = props;
+                for (const k of keys) {
+                    if (!v || typeof v !== "object") return false;
+                    if (typeof (v as Props).ciphertext === "string") return true;
+                    v = (v as Props)[k];
+                }
+                return !!v && typeof v === "object" && typeof (v as Props).ciphertext === "string";
+            };
+            const deployment = JSON.parse(text).checkpoint.latest as { resources: { type: string; provider?: string; inputs?: Props; outputs?: Props }[] };
+            const children = deployment.resources.filter((r) => r.type === "delta:index:SqlDelta");
+            assert.strictEqual(children.length, 6, "3 tenants × 2 deltas");
+            for (const r of children) {
+                for (const props of [r.inputs!, r.outputs!]) {
+                    assert.ok(encrypted(props, ["client", "password"]), "password stored encrypted");
+                    assert.ok(encrypted(props, ["connection", "privateKey"]), "private key stored encrypted");
+                    assert.strictEqual(props.__provider, undefined);
+                }
+                assert.match(r.provider ?? "", /::pulumi:providers:delta::default_0_2_0::/);
+            }
 
             // A 4th tenant that already has D1, applied by hand with the same checksum.
             pg.query(

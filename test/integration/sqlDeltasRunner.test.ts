@@ -19,9 +19,10 @@ const BAD = parseDelta(
     "CREATE TABLE audit (id int);\n-- the next one fails\nALTER TABLE users\n  ADD COLUMN plan nosuchtype;\n-- Reversible delta\n-- DROP TABLE audit;\n",
 );
 
-const OWNER = { stack: "organization/proj/dev", urn: "urn:pulumi:dev::proj::pulumi-delta:index:SqlDeltas$pulumi-nodejs:dynamic/pulumi-delta:SqlDelta::db-acme-x", instance: "0123456789abcdef" };
+// As the plugin records an owner: `<project>/<stack>` and the child's URN.
+const OWNER = { stack: "proj/dev", urn: "urn:pulumi:dev::proj::delta:index:SqlDeltas$delta:index:SqlDelta::db-acme-x", instance: "0123456789abcdef" };
 const MINE = { instance: OWNER.instance };
-const OTHER = { stack: "organization/proj/prod", urn: OWNER.urn.replace("::dev::", "::prod::"), instance: "fedcba9876543210" };
+const OTHER = { stack: "proj/prod", urn: OWNER.urn.replace("::dev::", "::prod::"), instance: "fedcba9876543210" };
 /** The history table as pulumi-delta 0.1 created it: no owner columns. */
 const V01_TABLE = "(id text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL)";
 

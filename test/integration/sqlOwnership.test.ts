@@ -25,7 +25,7 @@ function steps(events: EngineEvent[]): string[] {
     const out: string[] = [];
     for (const e of events) {
         const m = e.resourcePreEvent?.metadata;
-        if (!m || m.op === "same" || !m.type.endsWith("pulumi-delta:SqlDelta")) continue;
+        if (!m || m.op === "same" || m.type !== "delta:index:SqlDelta") continue;
         out.push(`${m.op} ${m.urn.split("::").pop()}`);
     }
     return out.sort();
@@ -51,7 +51,7 @@ async function children(stack: Stack): Promise<Map<string, { urn: string; instan
     const resources = (exported.deployment as { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] }).resources ?? [];
     const out = new Map<string, { urn: string; instanceId?: string }>();
     for (const r of resources) {
-        if (!r.type.endsWith("pulumi-delta:SqlDelta")) continue;
+        if (r.type !== "delta:index:SqlDelta") continue;
         out.set(r.urn.split("::").pop()!, { urn: r.urn, instanceId: r.outputs?.instanceId as string | undefined });
     }
     return out;
@@ -103,14 +103,14 @@ describe("SqlDeltas ownership: only a history row's owner reverts it (real engin
     }
     const owners = (t: string) =>
         pg.query(t, "SELECT string_agg(id || ' ' || coalesce(owner_stack, '-') || ' ' || coalesce(owner_urn, '-') || ' ' || coalesce(owner_instance, '-'), E'\\n' ORDER BY id) FROM delta_history");
-    /** The history rows as they must read when `stack`'s children named `<component>-<tenant>-<delta>` own them. */
+    /** The history rows as they must read when `stack`'s children named `<component>-<tenant>-<delta>` own them (the plugin records `<project>/<stack>`). */
     async function ownedBy(stack: Stack, component: string, t: string): Promise<string> {
         const kids = await children(stack);
         return IDS.map((id) => {
             const kid = kids.get(`${component}-${t}-${id}`);
             assert.ok(kid?.instanceId, `${component}-${t}-${id} has no instance id in state`);
             assert.match(kid.instanceId, /^[0-9a-f]{16}$/);
-            return `${id} organization/${PROJECT}/${stack.name} ${kid.urn} ${kid.instanceId}`;
+            return `${id} ${PROJECT}/${stack.name} ${kid.urn} ${kid.instanceId}`;
         }).join("\n");
     }
 
@@ -133,12 +133,12 @@ describe("SqlDeltas ownership: only a history row's owner reverts it (real engin
             const acmeOld = old.get(`db-acme-${IDS[0]}`)!;
             assert.ok(
                 renamed.text.includes(
-                    `db2: tenant acme already has ${IDS[0]} recorded with the same checksum; adopted it without running it; took it over from organization/${PROJECT}/${stack.name} ${acmeOld.urn} (instance ${acmeOld.instanceId})`,
+                    `db2: tenant acme already has ${IDS[0]} recorded with the same checksum; adopted it without running it; took it over from ${PROJECT}/${stack.name} ${acmeOld.urn} (instance ${acmeOld.instanceId})`,
                 ),
                 renamed.text,
             );
             const acmeNew = (await children(stack)).get(`db2-acme-${IDS[0]}`)!;
-            assert.ok(renamed.text.includes(`db: tenant acme: delta ${IDS[0]} is owned by organization/${PROJECT}/${stack.name} ${acmeNew.urn} (instance ${acmeNew.instanceId}); left applied`), renamed.text);
+            assert.ok(renamed.text.includes(`db: tenant acme: delta ${IDS[0]} is owned by ${PROJECT}/${stack.name} ${acmeNew.urn} (instance ${acmeNew.instanceId}); left applied`), renamed.text);
             assert.deepStrictEqual(await previewSteps(stack), []);
 
             // A rename with an alias is no change at all; the rows keep the old URN until the next write records the new one.
@@ -175,7 +175,7 @@ describe("SqlDeltas ownership: only a history row's owner reverts it (real engin
             assert.notStrictEqual(after.instanceId, before.instanceId);
             assert.strictEqual(content(t), "accounts:2 invoices:1");
             assert.strictEqual(owners(t), await ownedBy(stack, "db", t));
-            assert.ok(replaced.text.includes(`db: tenant ${t}: delta ${IDS[0]} is owned by organization/${PROJECT}/${stack.name} ${after.urn} (instance ${after.instanceId}); left applied`), replaced.text);
+            assert.ok(replaced.text.includes(`db: tenant ${t}: delta ${IDS[0]} is owned by ${PROJECT}/${stack.name} ${after.urn} (instance ${after.instanceId}); left applied`), replaced.text);
             await stack.destroy();
             assert.strictEqual(content(t), "");
         });
@@ -192,13 +192,13 @@ describe("SqlDeltas ownership: only a history row's owner reverts it (real engin
             assert.deepStrictEqual(adopted.steps, IDS.map((id) => `create db-${t}-${id}`));
             assert.strictEqual(owners(t), await ownedBy(b, "db", t));
             const aUrn = (await children(a)).get(`db-${t}-${IDS[1]}`)!.urn;
-            assert.match(adopted.text, new RegExp(`took it over from organization/${PROJECT}/${a.name} ${aUrn.replace(/[$.*+?^()|[\]\\]/g, "\\$&")} \\(instance [0-9a-f]{16}\\)`));
+            assert.match(adopted.text, new RegExp(`took it over from ${PROJECT}/${a.name} ${aUrn.replace(/[$.*+?^()|[\]\\]/g, "\\$&")} \\(instance [0-9a-f]{16}\\)`));
 
             const destroyedA = await run((o) => a.destroy(o));
             assert.deepStrictEqual(destroyedA.steps, IDS.map((id) => `delete db-${t}-${id}`));
             assert.strictEqual(content(t), "accounts:2 invoices:1");
             assert.strictEqual(owners(t), await ownedBy(b, "db", t));
-            assert.ok(destroyedA.text.includes(`db: tenant ${t}: delta ${IDS[1]} is owned by organization/${PROJECT}/${b.name} `), destroyedA.text);
+            assert.ok(destroyedA.text.includes(`db: tenant ${t}: delta ${IDS[1]} is owned by ${PROJECT}/${b.name} `), destroyedA.text);
 
             await b.destroy();
             assert.strictEqual(content(t), "");
@@ -241,7 +241,7 @@ describe("SqlDeltas ownership: only a history row's owner reverts it (real engin
         async function as01(stack: Stack): Promise<void> {
             const exported = await stack.exportStack();
             const resources = (exported.deployment as { resources: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> }[] }).resources;
-            for (const r of resources.filter((x) => x.type.endsWith("pulumi-delta:SqlDelta"))) {
+            for (const r of resources.filter((x) => x.type === "delta:index:SqlDelta")) {
                 for (const k of ["instanceId", "ownerStack", "ownerUrn"]) {
                     delete r.outputs![k];
                     delete r.inputs![k];

@@ -8,8 +8,9 @@ import type { PlainObject } from "../../sdk/plugin/server/codec";
 import { UNKNOWN } from "../../sdk/plugin/server/codec";
 import type { ResourceContext } from "../../sdk/plugin/resources/types";
 
+/** The lines a user sees: the engine shows debug lines only with --debug. */
 function context(lines: string[]): ResourceContext {
-    return { urn: "urn:pulumi:dev::proj::delta:index:DeltaDeployment::site", name: "site", project: "proj", stack: "dev", log: (m) => lines.push(m) };
+    return { urn: "urn:pulumi:dev::proj::delta:index:DeltaDeployment::site", name: "site", project: "proj", stack: "dev", log: (m, severity) => void (severity !== "debug" && lines.push(m)) };
 }
 
 function tree(files: Record<string, string>): string {

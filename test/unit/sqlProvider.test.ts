@@ -18,8 +18,8 @@ const NEWS: SqlDeltaProviderInputs = {
     previous: "0002_b",
     historyTable: "delta_history",
     appliedBy: "pulumi-delta p/s db",
-    ownerStack: "organization/p/s",
-    ownerUrn: "urn:pulumi:s::p::pulumi-delta:index:SqlDeltas$pulumi-nodejs:dynamic/pulumi-delta:SqlDelta::db-acme-0003_c",
+    ownerStack: "p/s",
+    ownerUrn: "urn:pulumi:s::p::delta:index:SqlDeltas$delta:index:SqlDelta::db-acme-0003_c",
 };
 const OLDS: SqlDeltaProviderOutputs = { ...NEWS, appliedAt: "2025-01-01T00:00:00.000000Z", outcome: "applied", instanceId: "00112233445566aa" };
 
@@ -61,7 +61,7 @@ describe("providers/sqlDelta: diff", () => {
     it("an edited down part is recorded, not run", () => assert.deepStrictEqual(lifecycle.diff(OLDS, { ...NEWS, down: "DROP TABLE c CASCADE;" }), { changes: true, replaces: [], deleteBeforeReplace: false }));
     it("a password rotation is recorded", () => assert.deepStrictEqual(lifecycle.diff({ ...OLDS, password: "a" }, { ...NEWS, password: "b" }).changes, true));
     it("a new stack or URN alone (an alias) is no change, and neither is a renamed component", () => {
-        const aliased = { ...NEWS, component: "db2", appliedBy: "pulumi-delta p/s db2", ownerStack: "org2/p/s", ownerUrn: NEWS.ownerUrn.replace("db-acme", "db2-acme") };
+        const aliased = { ...NEWS, component: "db2", appliedBy: "pulumi-delta p/s db2", ownerStack: "p2/s", ownerUrn: NEWS.ownerUrn.replace("db-acme", "db2-acme") };
         assert.deepStrictEqual(lifecycle.diff(OLDS, aliased), { changes: false, replaces: [], deleteBeforeReplace: false });
     });
     it("state from 0.1 (no instance id, no owner inputs) is no change either", () => {

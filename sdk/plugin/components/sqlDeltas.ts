@@ -3,9 +3,7 @@ import { SqlDelta as SqlDeltaResource } from "../../components/sqlDelta";
 import type { SqlDeltasArgs } from "../../components/sqlDeltas";
 import { Engine, ENGINES, historyTableProblem, loadDeltas, resolveTenants, SqlDelta } from "../../sql";
 
-
-/** The child's type as the engine records it (dynamic.Resource builds it from the module and type below). */
-function checkedArgs(name: string, args: SqlDeltasArgs): { engine: Engine; deltas: SqlDelta[]; tenants: { name: string; database: string }[]; historyTable: string } {
+function checkedArgs(name: string, args: SqlDeltasArgs, client: SqlDeltasArgs["client"]): { engine: Engine; deltas: SqlDelta[]; tenants: { name: string; database: string }[]; historyTable: string } {
     const problems: string[] = [];
     const engine = args.engine ?? "postgres";
     if (!ENGINES.includes(engine)) problems.push(`engine must be one of ${ENGINES.map((e) => `"${e}"`).join(", ")}, got ${JSON.stringify(engine)}`);
@@ -15,9 +13,9 @@ function checkedArgs(name: string, args: SqlDeltasArgs): { engine: Engine; delta
     const historyTable = args.historyTable ?? "delta_history";
     const tableProblem = historyTableProblem(historyTable, e);
     if (tableProblem) problems.push(tableProblem);
-    if (args.client && e === "sqlite") {
+    if (client && e === "sqlite") {
         for (const k of ["host", "port", "user", "password"] as const) {
-            if (args.client[k] !== undefined) problems.push(`client.${k} does not apply to engine "sqlite" (a file on the host); remove it`);
+            if (client[k] !== undefined) problems.push(`client.${k} does not apply to engine "sqlite" (a file on the host); remove it`);
         }
     }
     let deltas: SqlDelta[] = [];
@@ -44,9 +42,10 @@ export class SqlDeltas extends pulumi.ComponentResource {
     /** Delta ids applied per tenant, in order. */
     declare readonly applied: pulumi.Output<Record<string, string[]>>;
 
-    constructor(name: string, args: SqlDeltasArgs, opts?: pulumi.ComponentResourceOptions) {
+    /** `plainClient`: `client` as plain data, for the checks (the children get `client` as given, secrets and all). */
+    constructor(name: string, args: SqlDeltasArgs, opts?: pulumi.ComponentResourceOptions, plainClient: SqlDeltasArgs["client"] = args.client) {
         super("delta:index:SqlDeltas", name, {}, opts);
-        const { engine, deltas, tenants, historyTable } = checkedArgs(name, args);
+        const { engine, deltas, tenants, historyTable } = checkedArgs(name, args, plainClient);
         const shared = {
             component: name,
             engine,

@@ -14,6 +14,7 @@ import {
     manifestOf,
     manifestProps,
     SECRET_PATHS,
+    sourceWalks,
     str,
     toLegacy,
     toLegacyOutputs,
@@ -46,7 +47,10 @@ function check(ctx: ResourceContext, olds: PlainObject, news: PlainObject): { in
         for (const k of CHECKED) inputs[k] = UNKNOWN;
     } else if (source !== "") {
         try {
+            const walksBefore = sourceWalks();
             const m = manifestOf(absoluteSource(source), exclude as string[]);
+            // At debug severity (shown with --debug, and in the event stream): a fleet's hosts share one walk per run.
+            if (sourceWalks() > walksBefore) ctx.log(`walked and hashed ${absoluteSource(source)}: ${m.entries.size} files (walk ${sourceWalks()} of this run)`, "debug");
             Object.assign(inputs, manifestProps(m, typeof limit === "number" ? limit : DEFAULT_DIFF_FILE_LIMIT));
             inputs.kind = m.kind;
         } catch (err) {

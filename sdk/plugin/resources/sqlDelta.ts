@@ -15,10 +15,12 @@ import type { ResourceContext, ResourceLifecycle } from "./types";
 
 export const SQL_SECRET_PATHS = ["client.password", ...["password", "privateKey", "privateKeyPassword"].flatMap((k) => [`connection.${k}`, `connection.proxy.${k}`])];
 
-const DERIVED = ["component", "appliedBy", "ownerStack", "ownerUrn", "password", "credentials", "connection", "client"] as const;
-const COMPUTED = ["appliedAt", "outcome", "instanceId"] as const;
+const DERIVED = ["component", "appliedBy", "password", "credentials", "connection", "client"] as const;
+/** Kept in the outputs only. The owner is the one last written to the history row: an update compares it with the current one. */
+const COMPUTED = ["appliedAt", "outcome", "instanceId", "ownerStack", "ownerUrn"] as const;
 
-function toLegacy(ctx: ResourceContext, p: PlainObject): LegacyOutputs {
+/** `stored`: `p` is state (outputs), whose owner is the one recorded then (none if the state has none), not this URN. */
+function toLegacy(ctx: ResourceContext, p: PlainObject, stored = false): LegacyOutputs {
     const component = typeof p.component === "string" && p.component ? p.component : ctx.name;
     const conn = p.connection && typeof p.connection === "object" ? splitSecrets(p.connection as unknown as ConnectionInputs) : undefined;
     const client = p.client && typeof p.client === "object" ? { ...(p.client as Record<string, unknown>) } : undefined;
@@ -28,8 +30,8 @@ function toLegacy(ctx: ResourceContext, p: PlainObject): LegacyOutputs {
         ...(p as unknown as LegacyOutputs),
         component,
         appliedBy: `pulumi-delta ${ctx.project}/${ctx.stack} ${component}`,
-        ownerStack: `${ctx.project}/${ctx.stack}`,
-        ownerUrn: ctx.urn,
+        ownerStack: stored ? (p.ownerStack as string) : `${ctx.project}/${ctx.stack}`,
+        ownerUrn: stored ? (p.ownerUrn as string) : ctx.urn,
         client: client && Object.keys(client).length ? (client as Legacy["client"]) : undefined,
         password: typeof password === "string" ? password : undefined,
         connection: conn?.connection,
@@ -52,7 +54,7 @@ export const sqlDelta: ResourceLifecycle = {
         return { inputs, failures: r.failures };
     },
     async diff(ctx, _id, olds, news) {
-        const r = lifecycle.diff(toLegacy(ctx, olds), toLegacy(ctx, news));
+        const r = lifecycle.diff(toLegacy(ctx, olds, true), toLegacy(ctx, news));
         return { ...r, detailedDiff: undefined };
     },
     async create(ctx, inputs, preview) {
@@ -62,14 +64,14 @@ export const sqlDelta: ResourceLifecycle = {
     },
     async update(ctx, _id, olds, news, _oldInputs, preview) {
         if (preview) return { outputs: { ...olds, ...news } };
-        const r = await lifecycle.update(toLegacy(ctx, olds), toLegacy(ctx, news), { log: (l) => ctx.log(l) });
+        const r = await lifecycle.update(toLegacy(ctx, olds, true), toLegacy(ctx, news), { log: (l) => ctx.log(l) });
         return { outputs: fromLegacy(news, r.outs) };
     },
     async delete(ctx, _id, outputs) {
-        await lifecycle.remove(toLegacy(ctx, outputs), { log: (l) => ctx.log(l) });
+        await lifecycle.remove(toLegacy(ctx, outputs, true), { log: (l) => ctx.log(l) });
     },
     async read(ctx, id, outputs, inputs) {
-        const r = await lifecycle.read(id, toLegacy(ctx, outputs));
+        const r = await lifecycle.read(id, toLegacy(ctx, outputs, true));
         return r.id ? { id: r.id, outputs: { ...outputs, appliedAt: (r.props.appliedAt as string) ?? outputs.appliedAt }, inputs } : { id: "", outputs: {}, inputs: {} };
     },
 };
