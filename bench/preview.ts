@@ -10,7 +10,7 @@
  *
  *   npm run bench:preview [-- --quick]
  */
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -71,24 +71,23 @@ async function main(): Promise<void> {
             }
         }
         const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), "pd-bench-plugin-"));
-        require("child_process").execFileSync("tar", ["-xzf", pluginTarball(), "-C", unpacked]);
+        execFileSync("tar", ["-xzf", pluginTarball(), "-C", unpacked]);
         const starts: number[] = [];
         for (let i = 0; i < 5; i++) starts.push(await pluginStart(unpacked));
         fs.rmSync(unpacked, { recursive: true, force: true });
+        // What the plugin's own Check and Diff cost, each in a fresh process as in a preview (the hash cache warm).
         const inPlugin: Record<number, { check: number; diff: number }> = {};
         for (const s of stacks) {
-            const src = path.join(work, `src-${s.n}`);
-            const inputs = { source: src, destination: path.join(work, `dest-${s.n}`), stateDir: path.join(work, "state") };
+            const inputs = { source: path.join(work, `src-${s.n}`), destination: path.join(work, `dest-${s.n}`), stateDir: path.join(work, "state") };
+            const oldsFile = path.join(work, `olds-${s.n}.json`);
+            fs.writeFileSync(oldsFile, JSON.stringify((await s.stack.exportStack()).deployment.resources.find((x: { type: string }) => x.type === "delta:index:DeltaDeployment").outputs));
             const checks: number[] = [];
             const diffs: number[] = [];
             for (let r = 0; r < runs; r++) {
-                // A fresh path each time: the plugin walks a source once per process.
-                const alias = path.join(work, `alias-${s.n}-${r}`);
-                fs.symlinkSync(src, alias);
-                let checked: PlainObject = {};
-                checks.push(await seconds(async () => void (checked = (await deltaDeployment.check(ctx, {}, { ...inputs, source: alias + "/." })).inputs)));
-                const olds = (await s.stack.exportStack()).deployment.resources.find((x: { type: string }) => x.type === "delta:index:DeltaDeployment").outputs as PlainObject;
-                diffs.push(await seconds(async () => void (await deltaDeployment.diff(ctx, "id", { ...olds, source: checked.source }, checked, olds))));
+                const out = execFileSync(process.execPath, [__filename, "--lifecycle", JSON.stringify(inputs), oldsFile], { encoding: "utf8", env: { ...process.env, ...backend.env } });
+                const t = JSON.parse(out) as { check: number; diff: number };
+                checks.push(t.check);
+                diffs.push(t.diff);
             }
             inPlugin[s.n] = { check: median(checks), diff: median(diffs) };
         }
@@ -111,7 +110,17 @@ async function main(): Promise<void> {
     }
 }
 
-main().catch((err) => {
+/** `--lifecycle <inputs> <olds file>`: one Check and one Diff, timed, as the plugin runs them in a preview. */
+async function lifecycle(inputs: PlainObject, oldsFile: string): Promise<void> {
+    const olds = JSON.parse(fs.readFileSync(oldsFile, "utf8")) as PlainObject;
+    let checked: PlainObject = {};
+    const check = await seconds(async () => void (checked = (await deltaDeployment.check(ctx, olds, inputs)).inputs));
+    const diff = await seconds(async () => void (await deltaDeployment.diff(ctx, "id", olds, checked, olds)));
+    process.stdout.write(JSON.stringify({ check, diff }));
+}
+
+const at = process.argv.indexOf("--lifecycle");
+(at >= 0 ? lifecycle(JSON.parse(process.argv[at + 1]) as PlainObject, process.argv[at + 2]) : main()).catch((err) => {
     console.error(err);
     process.exit(1);
 });

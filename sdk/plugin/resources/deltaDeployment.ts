@@ -48,10 +48,14 @@ function check(ctx: ResourceContext, olds: PlainObject, news: PlainObject): { in
     } else if (source !== "") {
         try {
             const walksBefore = sourceWalks();
+            const started = Date.now();
             const m = manifestOf(absoluteSource(source), exclude as string[]);
-            // At debug severity (shown with --debug, and in the event stream): a fleet's hosts share one walk per run.
-            if (sourceWalks() > walksBefore) ctx.log(`walked and hashed ${absoluteSource(source)}: ${m.entries.size} files (walk ${sourceWalks()} of this run)`, "debug");
+            const walked = Date.now();
             Object.assign(inputs, manifestProps(m, typeof limit === "number" ? limit : DEFAULT_DIFF_FILE_LIMIT));
+            // At debug severity (shown with --debug, and in the event stream): a fleet's hosts share one walk per run.
+            if (sourceWalks() > walksBefore) {
+                ctx.log(`walked and hashed ${absoluteSource(source)}: ${m.entries.size} files in ${walked - started} ms, manifest digested and kept in ${Date.now() - walked} ms (walk ${sourceWalks()} of this run)`, "debug");
+            }
             inputs.kind = m.kind;
         } catch (err) {
             failures.push({ property: "source", reason: (err as Error).message });
