@@ -93,7 +93,8 @@ for (const transport of ["ssh", "local"] as const) {
 
                 // A no-change preview reports no changes.
                 const same = await stack.preview();
-                assert.deepStrictEqual(same.changeSummary, { same: 3 });
+                // The stack and the one DeltaDeployment resource.
+                assert.deepStrictEqual(same.changeSummary, { same: 2 });
 
                 // One changed, one added, one removed.
                 resetTree(src, V2);
@@ -106,7 +107,7 @@ for (const transport of ["ssh", "local"] as const) {
                 assert.deepStrictEqual(markedPaths(detailed.text()), ["+ fonts/new.woff", "- docs/deep/nested/readme.txt", "~ index.html"]);
                 // --json carries the old and the new map.
                 const json = JSON.parse(await runCli(backend, stack, ["preview", "--json"]));
-                const step = json.steps.find((st: { op: string; urn: string }) => st.op === "update" && st.urn.includes("pulumi-delta:DeltaDeployment"));
+                const step = json.steps.find((st: { op: string; urn: string }) => st.op === "update" && st.urn.includes("delta:index:DeltaDeployment"));
                 assert.deepStrictEqual(Object.keys(step.oldState.inputs.files).sort(), Object.keys(V1).sort());
                 assert.deepStrictEqual(Object.keys(step.newState.inputs.files).sort(), Object.keys(V2).sort());
                 const up2 = await stack.up();
@@ -168,7 +169,7 @@ for (const transport of ["ssh", "local"] as const) {
         it("fails the preview naming source when it is missing", async () => {
             await withStack(backend, options({ source: path.join(work, "nope"), destination: path.join(work, "dest") }), async (stack) => {
                 await assert.rejects(stack.preview(), (err: Error) => {
-                    assert.match(err.message, /DeltaDeployment site: source ".*\/nope" does not exist or cannot be read \(ENOENT\)/);
+                    assert.match(err.message, /delta:index:DeltaDeployment resource 'site': property source value \{.*\/nope\} has a problem: source ".*\/nope" does not exist or cannot be read \(ENOENT\)/);
                     return true;
                 });
             });
@@ -259,7 +260,7 @@ describe("DeltaDeployment security (real engine, real sshd)", function () {
         });
     });
 
-    it("keeps the private key out of the state file and the provider small, as a require of the installed library", async () => {
+    it("keeps the private key out of the state file and the logs, and no provider code in state", async () => {
         const dest = path.join(work, "dest-secrets");
         await withStack(backend, opts({ destination: dest, hostKey: sshd.hostKey }), async (stack: Stack) => {
             const out = collector();
@@ -271,13 +272,16 @@ describe("DeltaDeployment security (real engine, real sshd)", function () {
                 assert.ok(!text.includes("PRIVATE KEY") && !text.includes(keyBody), `${f} holds the private key in plain text`);
             }
             assert.ok(!out.text().includes(keyBody), "the key never reaches the logs");
-            const state = JSON.parse(fs.readFileSync(stateFiles.find((f) => f.endsWith(`${stack.name}.json`))!, "utf8"));
-            const res = state.checkpoint.latest.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment");
-            assert.ok(res.outputs.credentials.ciphertext, "credentials are stored encrypted");
-            const provider: string = res.inputs.__provider;
-            assert.ok(provider.length < 4096, `__provider is ${provider.length} bytes`);
-            assert.match(provider, /require\("pulumi-delta\/dist\/providers\/deltaDeploymentLifecycle\.js"\)/);
-            assert.ok(!("files" in res.outputs), "outputs do not echo the file map");
+            const stateText = fs.readFileSync(stateFiles.find((f) => f.endsWith(`${stack.name}.json`))!, "utf8");
+            // The resources live in the plugin: no provider code and no dynamic resource in state.
+            assert.ok(!stateText.includes("__provider"), "state holds no __provider");
+            assert.ok(!stateText.includes("pulumi-nodejs:dynamic"), "state holds no dynamic resource");
+            const state = JSON.parse(stateText);
+            const res = state.checkpoint.latest.resources.find((r: { type: string }) => r.type === "delta:index:DeltaDeployment");
+            assert.ok(res, "the DeltaDeployment is in state under its type token");
+            // The key stays inside the connection, stored encrypted in the inputs and the outputs.
+            assert.ok(res.inputs.connection.privateKey.ciphertext, "the private key input is stored encrypted");
+            assert.ok(res.outputs.connection.privateKey.ciphertext, "the private key output is stored encrypted");
             assert.match(res.outputs.deployed, /^pdm1:/);
         });
     });

@@ -1,35 +1,39 @@
 import * as assert from "assert";
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { installedProgram } from "../helpers/pulumi";
+import { newStack, runCli, testBackend } from "../helpers/pulumi";
 import { tempDir } from "../helpers/tree";
 
 /**
  * A component's dependsOn does not reach its children by itself. Checked
- * under Pulumi's mocks (test/fixtures/depends, the packed library installed
- * as users install it): the resources that do the work wait for what the
- * user's DeltaDeployment and DeltaFleet depend on.
+ * with the real engine and plugin (test/fixtures/depends, previewed): the
+ * resources that do the work, including the fleet's children that the
+ * plugin constructs, wait for what the user's DeltaDeployment and
+ * DeltaFleet depend on.
  */
-describe("dependsOn on DeltaDeployment and DeltaFleet (Pulumi mocks)", function () {
+describe("dependsOn on DeltaDeployment and DeltaFleet (real engine, preview)", function () {
     it("reaches the resources that do the work, so the engine waits for and records it", async () => {
-        const dir = await installedProgram("depends");
         const work = tempDir("pd-depends-");
+        const backend = testBackend();
         try {
             fs.writeFileSync(path.join(work, "app.conf"), "server {}\n");
-            const out = execFileSync(process.execPath, ["index.js", path.join(work, "app.conf")], {
-                cwd: dir,
-                encoding: "utf8",
-                timeout: 60000,
-                env: { ...process.env, PULUMI_DELTA_CACHE_DIR: path.join(work, "cache") },
+            const stack = await newStack(backend, {
+                fixture: "depends",
+                config: { source: path.join(work, "app.conf"), vmDestination: path.join(work, "vm.conf"), stateDir: path.join(work, "state") },
+                env: { PULUMI_DELTA_CACHE_DIR: path.join(work, "cache") },
             });
-            const deps = Object.fromEntries((JSON.parse(out) as { type: string; name: string; dependsOn: string[] }[]).map((r) => [`${r.type} ${r.name}`, r.dependsOn]));
-            const worker = "pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment";
-            assert.deepStrictEqual(deps[`${worker} one`], ["vm"]);
-            assert.deepStrictEqual(deps[`${worker} fleet-a`], ["vm"]);
+            const json = JSON.parse(await runCli(backend, stack, ["preview", "--json"])) as { steps: { urn: string; newState?: { type: string; dependencies?: string[] } }[] };
+            const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+            const deps = Object.fromEntries(json.steps.filter((s) => s.newState).map((s) => [`${s.newState!.type} ${name(s.urn)}`, [...new Set((s.newState!.dependencies ?? []).map(name))].sort()]));
+            const worker = "delta:index:DeltaDeployment";
+            assert.deepStrictEqual(deps[`${worker} one`], ["vm"], JSON.stringify(deps));
+            assert.deepStrictEqual(deps[`${worker} fleet-a`], ["vm"], JSON.stringify(deps));
             // After the canary, and still after the VM.
-            assert.deepStrictEqual(deps[`${worker} fleet-b`], ["fleet-a", "vm"]);
+            assert.deepStrictEqual(deps[`${worker} fleet-b`], ["fleet-a", "vm"], JSON.stringify(deps));
+            assert.ok(!fs.existsSync(path.join(work, "vm.conf")), "a preview deploys nothing");
+            await stack.workspace.removeStack(stack.name);
         } finally {
+            backend.dispose();
             fs.rmSync(work, { recursive: true, force: true });
         }
     });

@@ -28,7 +28,7 @@ describe("DeltaDeployment above diffFileLimit (real engine, local)", function ()
             await stack.up();
             assert.deepStrictEqual(filesOf(dest), filesOf(src));
             const exported = await stack.exportStack();
-            const res = exported.deployment.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment");
+            const res = exported.deployment.resources.find((r: { type: string }) => r.type === "delta:index:DeltaDeployment");
             assert.ok(!("files" in res.inputs), "no per-file map in the inputs above the limit");
             assert.strictEqual(res.inputs.fileCount, 30);
 
@@ -44,16 +44,24 @@ describe("DeltaDeployment above diffFileLimit (real engine, local)", function ()
             assert.deepStrictEqual(outputValues(up.outputs).lastDelta, { added: 1, changed: 1, removed: 1, bytesSent: 12 });
             assert.deepStrictEqual(filesOf(dest), filesOf(src));
 
-            // Below the limit again: the map comes back as an input, nothing is sent.
+            // Below the limit again: the map comes back as an input, nothing is sent. diffFileLimit is an
+            // input of the resource itself, so the engine records its change as an update (no replace).
             await setConfig(stack, opts(1000));
-            const same = await stack.up();
-            assert.deepStrictEqual(same.summary.resourceChanges, { same: 3 });
+            const below = await stack.up();
+            assert.deepStrictEqual(below.summary.resourceChanges, { same: 1, update: 1 });
+            assert.deepStrictEqual(outputValues(below.outputs).lastDelta, { added: 0, changed: 0, removed: 0, bytesSent: 0 });
+            assert.deepStrictEqual(filesOf(dest), filesOf(src));
             const after = await stack.exportStack();
-            const res2 = after.deployment.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment");
+            const res2 = after.deployment.resources.find((r: { type: string }) => r.type === "delta:index:DeltaDeployment");
             assert.strictEqual(Object.keys(res2.inputs.files).length, 30);
-            // And back above it.
+            // And back above it, again without a replace or a resend.
             await setConfig(stack, opts(10));
-            assert.deepStrictEqual((await stack.up()).summary.resourceChanges, { same: 3 });
+            const above = await stack.up();
+            assert.deepStrictEqual(above.summary.resourceChanges, { same: 1, update: 1 });
+            assert.deepStrictEqual(outputValues(above.outputs).lastDelta, { added: 0, changed: 0, removed: 0, bytesSent: 0 });
+            assert.deepStrictEqual(filesOf(dest), filesOf(src));
+            // Nothing changed since: a preview names no change.
+            assert.deepStrictEqual((await stack.preview()).changeSummary, { same: 2 });
         });
     });
 });

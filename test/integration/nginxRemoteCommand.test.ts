@@ -10,16 +10,27 @@ import { tempDir } from "../helpers/tree";
 /**
  * Runs a compiled program under Pulumi's mocks in its own process (mocks are
  * process-wide) and prints what reached the resource monitor: each
- * registration's type, name, inputs and dependencies, in order.
+ * registration's type, name, inputs and dependencies, in order. For a
+ * DeltaDeployment, the mock adds what the plugin's own Check adds (from the
+ * installed package), so its manifestDigest is the one the plugin computes.
  */
 const RUNNER = `
 const pulumi = require("@pulumi/pulumi");
+const { deltaDeployment } = require("pulumi-delta/dist/plugin/resources/deltaDeployment.js");
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+// The plugin receives secrets unwrapped.
+const unwrap = (v) => Array.isArray(v) ? v.map(unwrap) : v && typeof v === "object" ? (SECRET_SIG in v ? unwrap(v.value) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]))) : v;
 const registered = [];
 pulumi.runtime.setMocks({
-    newResource(args) {
+    async newResource(args) {
         const state = { ...args.inputs };
         if (args.type === "command:remote:Command") state.stdout = "reloaded";
-        if (args.type === "pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment") state.lastDelta = { added: 1, changed: 0, removed: 0, bytesSent: 1 };
+        if (args.type === "delta:index:DeltaDeployment") {
+            // What the plugin's Check adds (the manifest of source), from the installed package; then a deployment's outputs.
+            const checked = await deltaDeployment.check({ urn: "", name: args.name, project: process.env.MOCK_PROJECT, stack: "dev", log() {} }, {}, unwrap(args.inputs));
+            if (checked.failures.length) throw new Error(JSON.stringify(checked.failures));
+            Object.assign(state, { ...checked.inputs, connection: state.connection, lastDelta: { added: 1, changed: 0, removed: 0, bytesSent: 1 } });
+        }
         return { id: args.name + "-id", state };
     },
     call(args) { return args.inputs; },
@@ -27,7 +38,9 @@ pulumi.runtime.setMocks({
 const monitor = pulumi.runtime.getMonitor();
 const register = monitor.registerResource.bind(monitor);
 monitor.registerResource = (req, cb) => {
-    registered.push({ type: req.getType(), name: req.getName(), custom: req.getCustom(), dependencies: req.getDependenciesList() });
+    // The inputs as they go on the wire to the engine (and on to the plugin), before the mock monitor reads them.
+    const wire = req.getType() === "delta:index:DeltaDeployment" ? req.getObject().toJavaScript() : undefined;
+    registered.push({ type: req.getType(), name: req.getName(), custom: req.getCustom(), dependencies: req.getDependenciesList(), wire });
     return register(req, cb);
 };
 const program = require("./index.js");
@@ -48,6 +61,7 @@ interface Registration {
     name: string;
     custom: boolean;
     dependencies: string[];
+    wire?: Record<string, unknown>;
 }
 
 /**
@@ -83,13 +97,14 @@ describe("examples/nginx-config/remote-command (Pulumi mocks)", function () {
             assert.strictEqual(seen.digest, expected);
             assert.strictEqual(seen.reload, "reloaded");
 
-            const files = seen.registered.find((r) => r.type === "pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment" && r.name === "app-conf");
+            const files = seen.registered.find((r) => r.type === "delta:index:DeltaDeployment" && r.name === "app-conf");
             const command = seen.registered.find((r) => r.type === "command:remote:Command" && r.name === "reload-nginx");
             assert.ok(files, `the deployment's resource was registered: ${JSON.stringify(seen.registered.map((r) => r.type))}`);
+            assert.ok(files.custom, "the deployment is itself the resource that does the work");
             assert.ok(command, "the remote.Command was registered");
-            const filesUrn = Object.keys(seen.inputs).find((u) => u.endsWith("pulumi-nodejs:dynamic/pulumi-delta:DeltaDeployment::app-conf"))!;
+            const filesUrn = Object.keys(seen.inputs).find((u) => u.endsWith("delta:index:DeltaDeployment::app-conf"))!;
             const commandUrn = Object.keys(seen.inputs).find((u) => u.endsWith("command:remote:Command::reload-nginx"))!;
-            // dependsOn the component reaches the resource that does the work, so the reload waits for the files.
+            // dependsOn the deployment, so the reload waits for the files.
             assert.ok(command.dependencies.includes(filesUrn), `reload depends on ${filesUrn}: ${JSON.stringify(command.dependencies)}`);
             assert.ok(seen.registered.indexOf(files) < seen.registered.indexOf(command));
 
@@ -105,9 +120,19 @@ describe("examples/nginx-config/remote-command (Pulumi mocks)", function () {
             assert.strictEqual(deployed.destination, "/etc/nginx/conf.d/app.conf");
             assert.strictEqual(deployed.validate, "nginx -t");
             assert.strictEqual(deployed.manifestDigest, expected);
-            assert.strictEqual((deployed.connection as Record<string, unknown>).host, "10.0.0.5");
-            // The key went to the deployment only as its secret credentials, never in the shown connection.
-            assert.strictEqual((deployed.connection as Record<string, unknown>).privateKey, undefined);
+            // On the wire, the key is a secret inside the connection; the rest of the connection is plain.
+            const conn = files.wire!.connection as Record<string, unknown>;
+            assert.strictEqual(conn.host, "10.0.0.5");
+            assert.strictEqual(conn.user, "root");
+            const key = conn.privateKey as { [SECRET_SIG]?: string; value?: string };
+            assert.strictEqual(key[SECRET_SIG], SECRET_VALUE, "the deployment's privateKey is a secret");
+            assert.strictEqual(key.value, config[`${project}:privateKey`]);
+            assert.deepStrictEqual(
+                Object.entries(conn).filter(([, v]) => JSON.stringify(v).includes("PRIVATE KEY")).map(([k]) => k),
+                ["privateKey"],
+                "the key is nowhere else in the deployment's connection",
+            );
+            assert.ok(!JSON.stringify({ ...files.wire, connection: undefined }).includes("PRIVATE KEY"), "nor in its other inputs");
         } finally {
             fs.rmSync(work, { recursive: true, force: true });
         }
