@@ -2,8 +2,8 @@ import { isUnknown } from "../../connection";
 import * as manifest from "../../manifest";
 import * as lifecycle from "../../providers/deltaDeploymentLifecycle";
 import { validateInputs } from "../../providers/deltaDeploymentInputs";
-import { containsUnknown, PlainObject, UNKNOWN } from "../server/codec";
 import * as apply from "../../apply";
+import { containsUnknown, PlainObject, UNKNOWN } from "../server/codec";
 import { applyDrift, driftFrom, driftNote, driftedPaths, filesWithDrift, readDrift } from "./deltaDeploymentDrift";
 import {
     absoluteSource,
@@ -42,6 +42,7 @@ function check(ctx: ResourceContext, olds: PlainObject, news: PlainObject): { in
     }
     const source = str(news.source);
     const exclude = news.exclude ?? [];
+    let built: manifest.Manifest | undefined;
     if (source === undefined || isUnknown(source) || containsUnknown(exclude) || isUnknown(limit)) {
         // Known during the update: the manifest is made then, and the preview says the files are not known yet.
         for (const k of CHECKED) inputs[k] = UNKNOWN;
@@ -49,7 +50,7 @@ function check(ctx: ResourceContext, olds: PlainObject, news: PlainObject): { in
         try {
             const walksBefore = sourceWalks();
             const started = Date.now();
-            const m = manifestOf(absoluteSource(source), exclude as string[]);
+            const m = (built = manifestOf(absoluteSource(source), exclude as string[]));
             const walked = Date.now();
             Object.assign(inputs, manifestProps(m, typeof limit === "number" ? limit : DEFAULT_DIFF_FILE_LIMIT));
             // At debug severity (shown with --debug, and in the event stream): a fleet's hosts share one walk per run.
@@ -63,10 +64,9 @@ function check(ctx: ResourceContext, olds: PlainObject, news: PlainObject): { in
     }
     const legacy = toLegacy(ctx, inputs);
     for (const f of validateInputs(legacy)) if (!(f.property === "source" && failures.some((x) => x.property === "source"))) failures.push(f);
-    if (!failures.length && Object.keys(olds).length === 0 && typeof inputs.manifestDigest === "string" && !isUnknown(inputs.manifestDigest)) {
+    if (!failures.length && Object.keys(olds).length === 0 && built) {
         // A create gets no Diff call: the first delta is listed here.
-        const m = lifecycle.newManifest(legacy, false);
-        ctx.log(manifest.formatDelta(ctx.name, lifecycle.where(legacy), manifest.diffManifests(undefined, m)));
+        ctx.log(manifest.formatDelta(ctx.name, lifecycle.where(legacy), manifest.diffManifests(undefined, built)));
     }
     return { inputs, failures };
 }

@@ -50,7 +50,7 @@ export function decode(s: Struct | undefined): Decoded {
     return { value, secrets };
 }
 
-/** The value at a dotted path, or undefined. */
+/** A dotted path (`hosts[0].connection`) as its keys and indexes. */
 function pathParts(p: string): (string | number)[] {
     const parts: (string | number)[] = [];
     for (const m of p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) parts.push(m[2] !== undefined ? Number(m[2]) : m[1]);
