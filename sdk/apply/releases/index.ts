@@ -1,0 +1,10 @@
+export { deployRelease, DEFAULT_KEEP_RELEASES } from "./deploy";
+export type { ReleaseDeployRequest, ReleaseDeployResult } from "./deploy";
+export { removeReleases } from "./remove";
+export type { ReleasesRemoveRequest } from "./remove";
+export { listReleases } from "./list";
+export type { ReleaseListing } from "./list";
+export { findKept, planPrune, planRelease, ownershipKey } from "./plan";
+export type { ReleaseEntry, ReleasePlan } from "./plan";
+export { RELEASE, withRelease } from "./hooks";
+export { releasesLayout } from "./layout";
