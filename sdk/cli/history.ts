@@ -120,12 +120,16 @@ export async function history(o: HistoryOptions): Promise<string> {
 export async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
     try {
+        if (command === "releases") {
+            process.stdout.write(await (await import("./releases")).releases(parseHistoryArgs(rest)));
+            return 0;
+        }
         if (command !== "history") throw new UsageError(command === undefined || command === "-h" || command === "--help" ? "" : `unknown command ${JSON.stringify(command)}`);
         process.stdout.write(await history(parseHistoryArgs(rest)));
         return 0;
     } catch (err) {
         if (err instanceof UsageError) {
-            process.stderr.write(`${err.message ? `pulumi-delta: ${err.message}\n` : ""}${USAGE}\n`);
+            process.stderr.write(`${err.message ? `pulumi-delta: ${err.message}\n` : ""}${command === "releases" ? (await import("./releases")).RELEASES_USAGE : USAGE}\n`);
             return 2;
         }
         process.stderr.write(`pulumi-delta: ${(err as Error).message}\n`);

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DeltaRecord, DeltaRecordSummary, OnDestroy } from "../apply";
 import type { ConnectionArgs } from "../connection";
-import type { LastDelta } from "../providers/deltaDeploymentInputs";
+import type { LastDelta, Strategy } from "../providers/deltaDeploymentInputs";
 import { withVersion } from "./package";
 
-export type { LastDelta } from "../providers/deltaDeploymentInputs";
+export type { LastDelta, Strategy } from "../providers/deltaDeploymentInputs";
 export type { OnDestroy, DeltaRecord, DeltaRecordSummary, RecordChange, RecordRollback } from "../apply";
 
 export interface DeltaDeploymentArgs {
@@ -116,6 +116,36 @@ export interface DeltaDeploymentArgs {
      * (a replace, a rename) are taken over without it. Default: none.
      */
     takeOverFrom?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * How the new tree goes in place. "inPlace": each changed file is staged
+     * and renamed into the destination folder (atomic per file; a reader can
+     * see old and new files side by side while a deployment commits).
+     * "releases" (directory source only): each deployment builds a complete
+     * release folder in `.<name>.releases/<id>/` beside `destination` (same
+     * filesystem, mode 0755, readable by whoever reads `destination`),
+     * hard-linking every unchanged file from the live release on the host (no
+     * bytes sent; a file whose mode or owner changes is copied on the host)
+     * and sending only the delta; then `destination`, a symlink, is pointed
+     * at it by renaming a new symlink over it, the one atomic step. A
+     * manifest whose release is still kept (a rollback) sends no file bytes
+     * and only flips the link. `validate` runs against the new release
+     * before the flip, with `{release}` replaced by the shell-quoted path of
+     * its folder; `onChange` runs after the flip; a failure of either leaves
+     * or puts the previous release live. On the first release, the folder at
+     * `destination` is kept aside as `.<name>.releases/original` (refused if
+     * another deployment's files are in it) and `destroy` puts it back byte
+     * for byte ("retain" leaves the live release's files as a plain folder).
+     * The first release and the return to a folder leave `destination`
+     * absent for one rename (the log says so). Changing `strategy` is an
+     * update, both ways, without losing a file. Default: "inPlace".
+     */
+    strategy?: pulumi.Input<Strategy>;
+    /**
+     * With `strategy: "releases"`: how many releases stay on the host, the
+     * live one included. A release that failed or never went live never
+     * counts and is removed. Default: 3.
+     */
+    keepReleases?: pulumi.Input<number>;
 }
 
 /** Default for {@link DeltaDeploymentArgs.diffFileLimit}. */

@@ -117,6 +117,12 @@ namespace PulumiDelta.Delta
         }
 
         /// <summary>
+        /// With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
+        /// </summary>
+        [Input("keepReleases")]
+        public Input<int>? KeepReleases { get; set; }
+
+        /// <summary>
         /// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         /// </summary>
         [Input("onChange")]
@@ -152,6 +158,12 @@ namespace PulumiDelta.Delta
         [Input("stateDir")]
         public Input<string>? StateDir { get; set; }
 
+        /// <summary>
+        /// How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.&lt;name&gt;.releases/&lt;id&gt;/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.&lt;name&gt;.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
+        /// </summary>
+        [Input("strategy")]
+        public Input<PulumiDelta.Delta.Strategy>? Strategy { get; set; }
+
         [Input("takeOverFrom")]
         private InputList<string>? _takeOverFrom;
 
@@ -174,7 +186,9 @@ namespace PulumiDelta.Delta
         {
             DiffFileLimit = 1000;
             HookTimeout = 60;
+            KeepReleases = 3;
             OnDestroy = PulumiDelta.Delta.OnDestroy.Restore;
+            Strategy = PulumiDelta.Delta.Strategy.InPlace;
         }
         public static new DeltaFleetArgs Empty => new DeltaFleetArgs();
     }

@@ -158,4 +158,41 @@ namespace PulumiDelta.Delta
 
         public override string ToString() => _value;
     }
+
+    /// <summary>
+    /// How a deployment puts the new tree in place.
+    /// </summary>
+    [EnumType]
+    public readonly struct Strategy : IEquatable<Strategy>
+    {
+        private readonly string _value;
+
+        private Strategy(string value)
+        {
+            _value = value ?? throw new ArgumentNullException(nameof(value));
+        }
+
+        /// <summary>
+        /// Each changed file is staged, then renamed into place in the destination folder: atomic per file.
+        /// </summary>
+        public static Strategy InPlace { get; } = new Strategy("inPlace");
+        /// <summary>
+        /// Each deployment builds a whole release folder (unchanged files hard-linked from the live one, only the delta sent), and `destination` is a symlink renamed over in one step: atomic per deployment, with instant rollback to a kept release.
+        /// </summary>
+        public static Strategy Releases { get; } = new Strategy("releases");
+
+        public static bool operator ==(Strategy left, Strategy right) => left.Equals(right);
+        public static bool operator !=(Strategy left, Strategy right) => !left.Equals(right);
+
+        public static explicit operator string(Strategy value) => value._value;
+
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public override bool Equals(object? obj) => obj is Strategy other && Equals(other);
+        public bool Equals(Strategy other) => string.Equals(_value, other._value, StringComparison.Ordinal);
+
+        [EditorBrowsable(EditorBrowsableState.Never)]
+        public override int GetHashCode() => _value?.GetHashCode() ?? 0;
+
+        public override string ToString() => _value;
+    }
 }

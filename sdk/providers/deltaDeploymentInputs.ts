@@ -1,5 +1,6 @@
 import * as path from "path";
 import { DeltaRecord, DeltaRecordSummary, ON_DESTROY_VALUES, OnDestroy, pathsOverlap, STAGED } from "../apply";
+import { RELEASE } from "../apply/releases/hooks";
 import { ConnectionSecrets, isUnknown, joinSecrets, PublicConnection, validateConnection } from "../connection";
 import { Manifest, ManifestEntry, parseFileMapValue, validateExclude } from "../manifest";
 
@@ -37,11 +38,24 @@ export interface DeltaDeploymentProviderInputs {
     resourceUrn?: string;
     /** Stacks (`project/stack` or `org/project/stack`) whose paths on the host this deployment may take over. */
     takeOverFrom?: string[];
+    /** "inPlace" (default): files renamed into place one by one; "releases": a whole release folder behind a symlink flipped at once. */
+    strategy?: Strategy;
+    /** With strategy "releases": how many releases stay on the host, the live one included. Default: 3. */
+    keepReleases?: number;
     /** path → "<octal mode> sha256:<hex>" */
     files?: Record<string, string>;
     manifestDigest: string;
     fileCount: number;
     totalBytes: number;
+}
+
+export type Strategy = "inPlace" | "releases";
+export const STRATEGIES: readonly Strategy[] = ["inPlace", "releases"];
+
+/** A release kept on the host (strategy "releases"): Diff reads these to tell a rollback from a new release, without the network. */
+export interface KeptRelease {
+    id: string;
+    digest: string;
 }
 
 export interface LastDelta {
@@ -62,6 +76,8 @@ export interface DeltaDeploymentProviderOutputs extends Omit<DeltaDeploymentProv
     createdDirs: string;
     /** Minted by create; tells this resource's deployments on the host from a replacement's (which keeps the URN). Absent in state written by 0.1. */
     instanceId?: string;
+    /** Internal (strategy "releases"): the releases kept on the host after the last deployment, the live one included. */
+    keptReleases?: KeptRelease[];
 }
 
 export interface InputFailure {
@@ -128,6 +144,7 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
             fail(k, `${k} must be a ${k === "owner" ? "user" : "group"} name or numeric id on the host such as "www-data" or "0" (no ":"; set ${k === "owner" ? "group" : "owner"} apart), got ${show(v)}`);
         }
     }
+    for (const f of validateStrategy(news)) fail(f.property, f.reason);
     for (const reason of validateExclude(news.exclude)) fail("exclude", reason);
     if (news.takeOverFrom !== undefined && news.takeOverFrom !== null && !isUnknown(news.takeOverFrom)) {
         const bad = Array.isArray(news.takeOverFrom) ? news.takeOverFrom.filter((s) => !isUnknown(s) && (typeof s !== "string" || !/^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/.test(s))) : [news.takeOverFrom];
@@ -139,6 +156,33 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
         }
     }
     return failures;
+}
+
+/** `strategy`, `keepReleases` and what `strategy: "releases"` rules out. */
+function validateStrategy(news: Partial<DeltaDeploymentProviderInputs>): InputFailure[] {
+    const out: InputFailure[] = [];
+    const { strategy, keepReleases } = news;
+    if (strategy !== undefined && strategy !== null && !isUnknown(strategy) && !STRATEGIES.includes(strategy)) {
+        out.push({ property: "strategy", reason: `strategy must be one of ${STRATEGIES.map(show).join(", ")}, got ${show(strategy)}` });
+    }
+    const releases = strategy === "releases";
+    if (keepReleases !== undefined && keepReleases !== null && !isUnknown(keepReleases)) {
+        if (typeof keepReleases !== "number" || !Number.isInteger(keepReleases) || keepReleases < 1) {
+            out.push({ property: "keepReleases", reason: `keepReleases must be a whole number of releases, 1 or more (the live one counts), such as 3, got ${show(keepReleases)}` });
+        } else if (!releases && strategy !== undefined && !isUnknown(strategy)) {
+            out.push({ property: "keepReleases", reason: `keepReleases ${show(keepReleases)} applies only to strategy "releases", but strategy is ${show(strategy ?? "inPlace")}; set strategy: "releases" or drop keepReleases` });
+        }
+    }
+    if (releases && news.kind === "file") {
+        out.push({ property: "strategy", reason: `strategy "releases" needs a directory source (a release is a whole folder behind a symlink), but source ${show(news.source)} is a single file; use strategy "inPlace" for a single file` });
+    }
+    for (const hook of ["validate", "onChange"] as const) {
+        const cmd = news[hook];
+        if (typeof cmd !== "string" || !cmd.includes(RELEASE)) continue;
+        if (hook === "onChange") out.push({ property: hook, reason: `onChange ${show(cmd)} uses ${RELEASE}, which only validate supports (onChange runs after destination points at the new release); name destination instead` });
+        else if (!releases && !isUnknown(strategy)) out.push({ property: hook, reason: `validate ${show(cmd)} uses ${RELEASE}, which names the new release's folder and needs strategy "releases"; set strategy: "releases" or drop ${RELEASE}` });
+    }
+    return out;
 }
 
 /**

@@ -6,6 +6,7 @@ import { describeConnection, isUnknown, joinSecrets } from "../connection";
 import * as manifest from "../manifest";
 import * as transport from "../transport";
 import { watchEngine } from "./engineWatch";
+import { deployAsRelease, leaveReleases, removeAsRelease, strategyOf } from "./deltaDeploymentReleases";
 import {
     DeltaDeploymentProviderInputs as Inputs,
     DeltaDeploymentProviderOutputs as Outputs,
@@ -66,7 +67,7 @@ export function diff(olds: Outputs, news: Inputs): { changes: boolean; replaces:
         filesChange = !manifest.deltaIsEmpty(delta);
         if (filesChange || replaces.length) log(manifest.formatDelta(news.name, where(news), delta));
     }
-    const settingsChange = (["exclude", "onDestroy", "connection", "credentials", "source", "name", "validate", "onChange", "hookTimeout", "become", "owner", "group"] as const).some(
+    const settingsChange = (["exclude", "onDestroy", "connection", "credentials", "source", "name", "validate", "onChange", "hookTimeout", "become", "owner", "group", "strategy", "keepReleases"] as const).some(
         (k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
     );
     // Two resources on one destination would fight: remove the old one first.
@@ -136,7 +137,13 @@ export function instanceOf(o: Outputs): string {
 async function deployInputs(news: Inputs, previous: Outputs | undefined, instance: string, run: RunOptions = {}): Promise<Outputs> {
     const next = newManifest(news, true);
     const ownership = ownershipOf(news);
+    if (strategyOf(news) === "releases") return deployReleaseInputs(news, previous, instance, next, run);
     const result = await withTransport(news, async (t) => {
+        // Back from releases: the original returns to destination, and this deployment starts afresh on it.
+        if (previous && strategyOf(previous) === "releases") {
+            await leaveReleases({ t, news, identity: identityOf(news, instance), owner: { project: news.project, stack: news.stack, resource: news.name }, log: run.log ?? log });
+            previous = undefined;
+        }
         const r = await apply.deploy(t, {
             source: news.source,
             destination: news.destination,
@@ -174,6 +181,25 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
     };
 }
 
+async function deployReleaseInputs(news: Inputs, previous: Outputs | undefined, instance: string, next: manifest.Manifest, run: RunOptions): Promise<Outputs> {
+    const { result } = await withTransport(news, (t) =>
+        deployAsRelease({ t, news, previous, next, ownership: ownershipOf(news), hooks: hooksOf(news), identity: identityOf(news, instance), owner: { project: news.project, stack: news.stack, resource: news.name }, log: run.log ?? log }),
+    );
+    const { files: _files, ...rest } = news;
+    return {
+        ...rest,
+        manifestDigest: manifest.manifestDigest(next),
+        fileCount: next.entries.size,
+        totalBytes: manifest.totalBytes(next),
+        lastDelta: { added: result.delta.added.length, changed: result.delta.changed.length, removed: result.delta.removed.length, bytesSent: result.bytesSent },
+        lastRecord: result.record ?? previous?.lastRecord ?? null,
+        deployed: manifest.encodeManifest(next),
+        createdDirs: manifest.encodePaths([]),
+        instanceId: instance,
+        keptReleases: result.kept,
+    };
+}
+
 export async function create(news: Inputs, run: RunOptions = {}): Promise<{ id: string; outs: Outputs }> {
     return { id: where(news), outs: await deployInputs(news, undefined, crypto.randomBytes(8).toString("hex"), run) };
 }
@@ -183,6 +209,11 @@ export async function update(olds: Outputs, news: Inputs, run: RunOptions = {}):
 }
 
 export async function remove(props: Outputs, run: RunOptions = {}): Promise<void> {
+    if (strategyOf(props) === "releases") {
+        const owner = { project: props.project, stack: props.stack, resource: props.name };
+        await withTransport(props, (t) => removeAsRelease(t, props, hooksOf(props), identityOf(props, instanceOf(props)), owner, run.log ?? log));
+        return;
+    }
     await withTransport(props, (t) =>
         apply.destroy(t, {
             destination: props.destination,

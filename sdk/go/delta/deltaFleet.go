@@ -47,8 +47,14 @@ func NewDeltaFleet(ctx *pulumi.Context,
 	if args.HookTimeout == nil {
 		args.HookTimeout = pulumi.Float64Ptr(60.0)
 	}
+	if args.KeepReleases == nil {
+		args.KeepReleases = pulumi.IntPtr(3)
+	}
 	if args.OnDestroy == nil {
 		args.OnDestroy = OnDestroy("restore")
+	}
+	if args.Strategy == nil {
+		args.Strategy = Strategy("inPlace")
 	}
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource DeltaFleet
@@ -74,6 +80,8 @@ type deltaFleetArgs struct {
 	HookTimeout *float64 `pulumi:"hookTimeout"`
 	// The hosts to deploy to, each with its own connection. Required, at least one.
 	Hosts []FleetHost `pulumi:"hosts"`
+	// With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
+	KeepReleases *int `pulumi:"keepReleases"`
 	// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
 	OnChange *string `pulumi:"onChange"`
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
@@ -86,6 +94,8 @@ type deltaFleetArgs struct {
 	Source string `pulumi:"source"`
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir *string `pulumi:"stateDir"`
+	// How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
+	Strategy *Strategy `pulumi:"strategy"`
 	// Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
 	TakeOverFrom []string `pulumi:"takeOverFrom"`
 	// A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
@@ -108,6 +118,8 @@ type DeltaFleetArgs struct {
 	HookTimeout pulumi.Float64PtrInput
 	// The hosts to deploy to, each with its own connection. Required, at least one.
 	Hosts []FleetHostInput
+	// With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
+	KeepReleases pulumi.IntPtrInput
 	// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
 	OnChange pulumi.StringPtrInput
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
@@ -120,6 +132,8 @@ type DeltaFleetArgs struct {
 	Source pulumi.StringInput
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir pulumi.StringPtrInput
+	// How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
+	Strategy StrategyPtrInput
 	// Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
 	TakeOverFrom pulumi.StringArrayInput
 	// A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.

@@ -685,6 +685,174 @@ func (in *onDestroyPtr) ToOnDestroyPtrOutputWithContext(ctx context.Context) OnD
 	return pulumi.ToOutputWithContext(ctx, in).(OnDestroyPtrOutput)
 }
 
+// How a deployment puts the new tree in place.
+type Strategy string
+
+const (
+	// Each changed file is staged, then renamed into place in the destination folder: atomic per file.
+	StrategyInPlace = Strategy("inPlace")
+	// Each deployment builds a whole release folder (unchanged files hard-linked from the live one, only the delta sent), and `destination` is a symlink renamed over in one step: atomic per deployment, with instant rollback to a kept release.
+	StrategyReleases = Strategy("releases")
+)
+
+func (Strategy) ElementType() reflect.Type {
+	return reflect.TypeOf((*Strategy)(nil)).Elem()
+}
+
+func (e Strategy) ToStrategyOutput() StrategyOutput {
+	return pulumi.ToOutput(e).(StrategyOutput)
+}
+
+func (e Strategy) ToStrategyOutputWithContext(ctx context.Context) StrategyOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(StrategyOutput)
+}
+
+func (e Strategy) ToStrategyPtrOutput() StrategyPtrOutput {
+	return e.ToStrategyPtrOutputWithContext(context.Background())
+}
+
+func (e Strategy) ToStrategyPtrOutputWithContext(ctx context.Context) StrategyPtrOutput {
+	return Strategy(e).ToStrategyOutputWithContext(ctx).ToStrategyPtrOutputWithContext(ctx)
+}
+
+func (e Strategy) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e Strategy) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e Strategy) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e Strategy) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type StrategyOutput struct{ *pulumi.OutputState }
+
+func (StrategyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Strategy)(nil)).Elem()
+}
+
+func (o StrategyOutput) ToStrategyOutput() StrategyOutput {
+	return o
+}
+
+func (o StrategyOutput) ToStrategyOutputWithContext(ctx context.Context) StrategyOutput {
+	return o
+}
+
+func (o StrategyOutput) ToStrategyPtrOutput() StrategyPtrOutput {
+	return o.ToStrategyPtrOutputWithContext(context.Background())
+}
+
+func (o StrategyOutput) ToStrategyPtrOutputWithContext(ctx context.Context) StrategyPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Strategy) *Strategy {
+		return &v
+	}).(StrategyPtrOutput)
+}
+
+func (o StrategyOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o StrategyOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e Strategy) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o StrategyOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o StrategyOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e Strategy) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type StrategyPtrOutput struct{ *pulumi.OutputState }
+
+func (StrategyPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Strategy)(nil)).Elem()
+}
+
+func (o StrategyPtrOutput) ToStrategyPtrOutput() StrategyPtrOutput {
+	return o
+}
+
+func (o StrategyPtrOutput) ToStrategyPtrOutputWithContext(ctx context.Context) StrategyPtrOutput {
+	return o
+}
+
+func (o StrategyPtrOutput) Elem() StrategyOutput {
+	return o.ApplyT(func(v *Strategy) Strategy {
+		if v != nil {
+			return *v
+		}
+		var ret Strategy
+		return ret
+	}).(StrategyOutput)
+}
+
+func (o StrategyPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o StrategyPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *Strategy) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// StrategyInput is an input type that accepts values of the Strategy enum
+// A concrete instance of `StrategyInput` can be one of the following:
+//
+//	StrategyInPlace
+//	StrategyReleases
+type StrategyInput interface {
+	pulumi.Input
+
+	ToStrategyOutput() StrategyOutput
+	ToStrategyOutputWithContext(context.Context) StrategyOutput
+}
+
+var strategyPtrType = reflect.TypeOf((**Strategy)(nil)).Elem()
+
+type StrategyPtrInput interface {
+	pulumi.Input
+
+	ToStrategyPtrOutput() StrategyPtrOutput
+	ToStrategyPtrOutputWithContext(context.Context) StrategyPtrOutput
+}
+
+type strategyPtr string
+
+func StrategyPtr(v string) StrategyPtrInput {
+	return (*strategyPtr)(&v)
+}
+
+func (*strategyPtr) ElementType() reflect.Type {
+	return strategyPtrType
+}
+
+func (in *strategyPtr) ToStrategyPtrOutput() StrategyPtrOutput {
+	return pulumi.ToOutput(in).(StrategyPtrOutput)
+}
+
+func (in *strategyPtr) ToStrategyPtrOutputWithContext(ctx context.Context) StrategyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(StrategyPtrOutput)
+}
+
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*BecomeInput)(nil)).Elem(), Become("sudo"))
 	pulumi.RegisterInputType(reflect.TypeOf((*BecomePtrInput)(nil)).Elem(), Become("sudo"))
@@ -694,6 +862,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*EnginePtrInput)(nil)).Elem(), Engine("postgres"))
 	pulumi.RegisterInputType(reflect.TypeOf((*OnDestroyInput)(nil)).Elem(), OnDestroy("restore"))
 	pulumi.RegisterInputType(reflect.TypeOf((*OnDestroyPtrInput)(nil)).Elem(), OnDestroy("restore"))
+	pulumi.RegisterInputType(reflect.TypeOf((*StrategyInput)(nil)).Elem(), Strategy("inPlace"))
+	pulumi.RegisterInputType(reflect.TypeOf((*StrategyPtrInput)(nil)).Elem(), Strategy("inPlace"))
 	pulumi.RegisterOutputType(BecomeOutput{})
 	pulumi.RegisterOutputType(BecomePtrOutput{})
 	pulumi.RegisterOutputType(DeltaFormatOutput{})
@@ -702,4 +872,6 @@ func init() {
 	pulumi.RegisterOutputType(EnginePtrOutput{})
 	pulumi.RegisterOutputType(OnDestroyOutput{})
 	pulumi.RegisterOutputType(OnDestroyPtrOutput{})
+	pulumi.RegisterOutputType(StrategyOutput{})
+	pulumi.RegisterOutputType(StrategyPtrOutput{})
 }

@@ -22,7 +22,7 @@ import {
 import type { CheckFailure, DiffResult, PropertyDiffKind, ResourceContext, ResourceLifecycle } from "./types";
 
 /** Settings whose change is an update of the resource even when no file changes. */
-const SETTINGS = ["source", "exclude", "onDestroy", "connection", "validate", "onChange", "hookTimeout", "become", "owner", "group", "takeOverFrom", "diffFileLimit"] as const;
+const SETTINGS = ["source", "exclude", "onDestroy", "connection", "validate", "onChange", "hookTimeout", "become", "owner", "group", "takeOverFrom", "diffFileLimit", "strategy", "keepReleases"] as const;
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -90,7 +90,10 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
         const next = lifecycle.newManifest(newL, false);
         const delta = manifest.diffManifests(previous.kind === next.kind ? previous : undefined, next);
         filesChange = !manifest.deltaIsEmpty(delta);
-        if (filesChange || replaces.length) ctx.log(manifest.formatDelta(ctx.name, lifecycle.where(newL), delta) + driftNote(drift, delta));
+        if (filesChange || replaces.length) {
+            const [heading, ...paths] = manifest.formatDelta(ctx.name, lifecycle.where(newL), delta).split("\n");
+            ctx.log([heading + rollbackNote(olds, news), ...paths].join("\n") + driftNote(drift, delta));
+        }
         if (news.files !== undefined) {
             for (const p of delta.added) detailedDiff[fileKey(p)] = replaces.length ? "add-replace" : "add";
             for (const p of delta.changed) detailedDiff[fileKey(p)] = replaces.length ? "update-replace" : "update";
@@ -104,6 +107,18 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
 }
 
 /**
+ * With strategy "releases", a manifest whose release the host still keeps
+ * goes live again by a flip alone: the preview says so (from the outputs,
+ * which list the kept releases, so no network).
+ */
+export function rollbackNote(olds: PlainObject, news: PlainObject): string {
+    if (news.strategy !== "releases" || olds.strategy !== "releases" || !Array.isArray(olds.keptReleases)) return "";
+    if (!same(olds.owner, news.owner) || !same(olds.group, news.group)) return "";
+    const kept = (olds.keptReleases as PlainObject[]).find((r) => r && r.digest === news.manifestDigest);
+    return kept ? ` (rollback to kept release ${String(kept.id)}: no file bytes sent, only the link flips)` : "";
+}
+
+/**
  * Refresh: what the host holds of what was deployed. A stat of each deployed
  * file against the size and mtime the ledger recorded at the last commit, a
  * hash on the host only where they differ. What changed is recorded in the
@@ -111,6 +126,8 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
  */
 async function readHost(ctx: ResourceContext, outputs: PlainObject): Promise<PlainObject> {
     if (typeof outputs.deployed !== "string" || outputs.deployed === "") return outputs;
+    // A release is never written to in place; its drift is not checked (yet).
+    if (outputs.strategy === "releases") return outputs;
     const legacy = toLegacyOutputs(ctx, outputs);
     const deployed = manifest.decodeManifest(legacy.deployed);
     const found = await lifecycle.withTransport(legacy, (t) =>

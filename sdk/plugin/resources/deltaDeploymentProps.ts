@@ -24,7 +24,7 @@ export const SECRET_PATHS = ["password", "privateKey", "privateKeyPassword"].fla
 export const CHECKED = ["kind", "files", "manifestDigest", "fileCount", "totalBytes"] as const;
 
 /** Outputs the lifecycle adds; unknown in a preview. */
-export const COMPUTED = ["lastDelta", "lastRecord", "deployed", "createdDirs", "instanceId"] as const;
+export const COMPUTED = ["lastDelta", "lastRecord", "deployed", "createdDirs", "instanceId", "keptReleases"] as const;
 
 /** Fields of the lifecycle's shape that the plugin derives at each call rather than storing. */
 const DERIVED = ["name", "project", "stack", "organization", "resourceUrn", "credentials", "source", "connection"] as const;

@@ -11,6 +11,7 @@ __all__ = [
     'DeltaFormat',
     'Engine',
     'OnDestroy',
+    'Strategy',
 ]
 
 
@@ -75,4 +76,19 @@ class OnDestroy(_builtins.str, Enum):
     ON_DESTROY_ON_DESTROY_RETAIN = "retain"
     """
     Leave the deployed files in place.
+    """
+
+
+@pulumi.type_token("delta:index:Strategy")
+class Strategy(_builtins.str, Enum):
+    """
+    How a deployment puts the new tree in place.
+    """
+    STRATEGY_STRATEGY_IN_PLACE = "inPlace"
+    """
+    Each changed file is staged, then renamed into place in the destination folder: atomic per file.
+    """
+    STRATEGY_STRATEGY_RELEASES = "releases"
+    """
+    Each deployment builds a whole release folder (unchanged files hard-linked from the live one, only the delta sent), and `destination` is a symlink renamed over in one step: atomic per deployment, with instant rollback to a kept release.
     """

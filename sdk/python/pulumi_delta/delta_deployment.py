@@ -30,10 +30,12 @@ class DeltaDeploymentArgs:
                  exclude: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
+                 keep_releases: pulumi.Input[Optional[_builtins.int]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
                  state_dir: pulumi.Input[Optional[_builtins.str]] = None,
+                 strategy: pulumi.Input[Optional['Strategy']] = None,
                  take_over_from: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validate: pulumi.Input[Optional[_builtins.str]] = None):
         """
@@ -47,10 +49,12 @@ class DeltaDeploymentArgs:
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclude: Globs relative to `source` whose files are not deployed, e.g. `["**/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
         :param pulumi.Input[_builtins.str] group: Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group.
         :param pulumi.Input[_builtins.float] hook_timeout: Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
+        :param pulumi.Input[_builtins.int] keep_releases: With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
         :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
         :param pulumi.Input[_builtins.str] state_dir: Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
+        :param pulumi.Input['Strategy'] strategy: How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] take_over_from: Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
         :param pulumi.Input[_builtins.str] validate: A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
         """
@@ -72,6 +76,10 @@ class DeltaDeploymentArgs:
             hook_timeout = 60
         if hook_timeout is not None:
             pulumi.set(__self__, "hook_timeout", hook_timeout)
+        if keep_releases is None:
+            keep_releases = 3
+        if keep_releases is not None:
+            pulumi.set(__self__, "keep_releases", keep_releases)
         if on_change is not None:
             pulumi.set(__self__, "on_change", on_change)
         if on_destroy is None:
@@ -82,6 +90,10 @@ class DeltaDeploymentArgs:
             pulumi.set(__self__, "owner", owner)
         if state_dir is not None:
             pulumi.set(__self__, "state_dir", state_dir)
+        if strategy is None:
+            strategy = 'inPlace'
+        if strategy is not None:
+            pulumi.set(__self__, "strategy", strategy)
         if take_over_from is not None:
             pulumi.set(__self__, "take_over_from", take_over_from)
         if validate is not None:
@@ -184,6 +196,18 @@ class DeltaDeploymentArgs:
         pulumi.set(self, "hook_timeout", value)
 
     @_builtins.property
+    @pulumi.getter(name="keepReleases")
+    def keep_releases(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
+        """
+        return pulumi.get(self, "keep_releases")
+
+    @keep_releases.setter
+    def keep_releases(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "keep_releases", value)
+
+    @_builtins.property
     @pulumi.getter(name="onChange")
     def on_change(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -232,6 +256,18 @@ class DeltaDeploymentArgs:
         pulumi.set(self, "state_dir", value)
 
     @_builtins.property
+    @pulumi.getter
+    def strategy(self) -> pulumi.Input[Optional['Strategy']]:
+        """
+        How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
+        """
+        return pulumi.get(self, "strategy")
+
+    @strategy.setter
+    def strategy(self, value: pulumi.Input[Optional['Strategy']]):
+        pulumi.set(self, "strategy", value)
+
+    @_builtins.property
     @pulumi.getter(name="takeOverFrom")
     def take_over_from(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
         """
@@ -269,11 +305,13 @@ class DeltaDeployment(pulumi.CustomResource):
                  exclude: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
+                 keep_releases: pulumi.Input[Optional[_builtins.int]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
                  source: pulumi.Input[Optional[_builtins.str]] = None,
                  state_dir: pulumi.Input[Optional[_builtins.str]] = None,
+                 strategy: pulumi.Input[Optional['Strategy']] = None,
                  take_over_from: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validate: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -289,11 +327,13 @@ class DeltaDeployment(pulumi.CustomResource):
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclude: Globs relative to `source` whose files are not deployed, e.g. `["**/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
         :param pulumi.Input[_builtins.str] group: Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group.
         :param pulumi.Input[_builtins.float] hook_timeout: Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
+        :param pulumi.Input[_builtins.int] keep_releases: With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
         :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
         :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
         :param pulumi.Input[_builtins.str] state_dir: Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
+        :param pulumi.Input['Strategy'] strategy: How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] take_over_from: Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
         :param pulumi.Input[_builtins.str] validate: A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
         """
@@ -328,11 +368,13 @@ class DeltaDeployment(pulumi.CustomResource):
                  exclude: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
+                 keep_releases: pulumi.Input[Optional[_builtins.int]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
                  source: pulumi.Input[Optional[_builtins.str]] = None,
                  state_dir: pulumi.Input[Optional[_builtins.str]] = None,
+                 strategy: pulumi.Input[Optional['Strategy']] = None,
                  take_over_from: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validate: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -357,6 +399,9 @@ class DeltaDeployment(pulumi.CustomResource):
             if hook_timeout is None:
                 hook_timeout = 60
             __props__.__dict__["hook_timeout"] = hook_timeout
+            if keep_releases is None:
+                keep_releases = 3
+            __props__.__dict__["keep_releases"] = keep_releases
             __props__.__dict__["on_change"] = on_change
             if on_destroy is None:
                 on_destroy = 'restore'
@@ -366,6 +411,9 @@ class DeltaDeployment(pulumi.CustomResource):
                 raise TypeError("Missing required property 'source'")
             __props__.__dict__["source"] = source
             __props__.__dict__["state_dir"] = state_dir
+            if strategy is None:
+                strategy = 'inPlace'
+            __props__.__dict__["strategy"] = strategy
             __props__.__dict__["take_over_from"] = take_over_from
             __props__.__dict__["validate"] = validate
             __props__.__dict__["drift"] = None
@@ -407,6 +455,7 @@ class DeltaDeployment(pulumi.CustomResource):
         __props__.__dict__["group"] = None
         __props__.__dict__["hook_timeout"] = None
         __props__.__dict__["instance_id"] = None
+        __props__.__dict__["keep_releases"] = None
         __props__.__dict__["last_delta"] = None
         __props__.__dict__["last_record"] = None
         __props__.__dict__["manifest_digest"] = None
@@ -415,6 +464,7 @@ class DeltaDeployment(pulumi.CustomResource):
         __props__.__dict__["owner"] = None
         __props__.__dict__["source"] = None
         __props__.__dict__["state_dir"] = None
+        __props__.__dict__["strategy"] = None
         __props__.__dict__["take_over_from"] = None
         __props__.__dict__["total_bytes"] = None
         __props__.__dict__["validate"] = None
@@ -501,6 +551,14 @@ class DeltaDeployment(pulumi.CustomResource):
         return pulumi.get(self, "instance_id")
 
     @_builtins.property
+    @pulumi.getter(name="keepReleases")
+    def keep_releases(self) -> pulumi.Output[Optional[_builtins.int]]:
+        """
+        With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
+        """
+        return pulumi.get(self, "keep_releases")
+
+    @_builtins.property
     @pulumi.getter(name="lastDelta")
     def last_delta(self) -> pulumi.Output['outputs.LastDelta']:
         """
@@ -563,6 +621,14 @@ class DeltaDeployment(pulumi.CustomResource):
         Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
         """
         return pulumi.get(self, "state_dir")
+
+    @_builtins.property
+    @pulumi.getter
+    def strategy(self) -> pulumi.Output[Optional['Strategy']]:
+        """
+        How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
+        """
+        return pulumi.get(self, "strategy")
 
     @_builtins.property
     @pulumi.getter(name="takeOverFrom")
