@@ -1,0 +1,121 @@
+import * as assert from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { deployRelease } from "../../sdk/apply/releases";
+import { buildManifest } from "../../sdk/manifest";
+import { LocalTransport } from "../../sdk/transport";
+import { filesOf, resetTree, tempDir, TreeSpec } from "../helpers/tree";
+
+/**
+ * A run killed (SIGKILL) at each moment of a release deployment: while the
+ * release is being built, while validate runs against it, and after the
+ * flip while onChange runs (before the commit). The next run puts things
+ * right: destination never points at an unfinished release, and the
+ * release the killed run was making is gone.
+ */
+
+function tree(version: string, n: number): TreeSpec {
+    const spec: TreeSpec = { "a.txt": `${version}\n` };
+    for (let i = 0; i < n; i++) spec[`d${i % 20}/f${i}.txt`] = `${version} ${i} `.repeat(50);
+    return spec;
+}
+
+const CHILD = `
+const { deployRelease } = require(${JSON.stringify(path.resolve(__dirname, "../../sdk/apply/releases"))});
+const { buildManifest } = require(${JSON.stringify(path.resolve(__dirname, "../../sdk/manifest"))});
+const { LocalTransport } = require(${JSON.stringify(path.resolve(__dirname, "../../sdk/transport"))});
+const a = JSON.parse(process.argv[1]);
+deployRelease(new LocalTransport(), { source: a.source, destination: a.destination, stateDir: a.stateDir, next: buildManifest(a.source, []), hooks: a.hooks, name: "site" })
+  .then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });
+`;
+
+describe("DeltaDeployment strategy \"releases\": a killed run is finished or undone by the next (real files, SIGKILL)", function () {
+    let work: string;
+    let dest: string;
+    let root: string;
+    let stateDir: string;
+    const t = new LocalTransport();
+
+    beforeEach(() => {
+        work = tempDir("pd-it-relk-");
+        dest = path.join(work, "srv", "site");
+        root = path.join(work, "srv", ".site.releases");
+        stateDir = path.join(work, "state");
+    });
+    afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+    function source(name: string, spec: TreeSpec): string {
+        const dir = path.join(work, `src-${name}`);
+        resetTree(dir, spec);
+        return dir;
+    }
+
+    function spawnDeploy(src: string, hooks: Record<string, string> = {}): ChildProcess {
+        return spawn(process.execPath, ["-e", CHILD, JSON.stringify({ source: src, destination: dest, stateDir, hooks })], { stdio: ["ignore", "ignore", "pipe"] });
+    }
+
+    async function killWhen(child: ChildProcess, ready: () => boolean, what: string): Promise<void> {
+        const exited = new Promise((r) => child.once("exit", r));
+        for (const deadline = Date.now() + 60000; !ready(); ) {
+            assert.ok(child.exitCode === null, `the run ended (code ${child.exitCode}) before ${what}`);
+            assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+            await new Promise((r) => setTimeout(r, 2));
+        }
+        child.kill("SIGKILL");
+        await exited;
+    }
+
+    const releases = () => (fs.existsSync(root) ? fs.readdirSync(root).filter((n) => n !== "original").sort() : []);
+
+    for (const moment of ["while the release is built", "while validate runs", "after the flip, while onChange runs"] as const) {
+        it(`killed ${moment}: the next run cleans up and destination never points at an unfinished release`, async () => {
+            const v1 = source("v1", tree("v1", 50));
+            const v2 = source("v2", tree("v2", 3000));
+            const first = await deployRelease(t, { source: v1, destination: dest, stateDir, next: buildManifest(v1, []), name: "site" });
+            const r1 = path.join(root, first.release);
+            assert.strictEqual(fs.readlinkSync(dest), r1);
+
+            const marker = path.join(work, "marker");
+            const hooks: Record<string, string> = moment === "while validate runs" ? { validate: `touch ${marker}; sleep 60` } : moment === "after the flip, while onChange runs" ? { onChange: `touch ${marker}; sleep 60` } : {};
+            const child = spawnDeploy(v2, hooks);
+            let partial = "";
+            if (moment === "while the release is built") {
+                // Some files of the new release exist, not all of them.
+                await killWhen(child, () => {
+                    const other = releases().find((n) => n !== first.release);
+                    if (!other) return false;
+                    const d = path.join(root, other, "d3");
+                    if (fs.existsSync(d) && fs.readdirSync(d).length > 0) {
+                        partial = other;
+                        return true;
+                    }
+                    return false;
+                }, "the new release to be half built");
+                const have = Object.keys(filesOf(path.join(root, partial))).length;
+                assert.ok(have < 3001, `killed with ${have} of 3001 files in the new release`);
+            } else {
+                await killWhen(child, () => fs.existsSync(marker), "the hook to start");
+                partial = releases().find((n) => n !== first.release)!;
+                assert.deepStrictEqual(filesOf(path.join(root, partial)), filesOf(v2), "the release was complete when the run was killed");
+            }
+            assert.ok(fs.existsSync(path.join(stateDir)), "the killed run left its journal");
+            const expectLink = moment === "after the flip, while onChange runs" ? path.join(root, partial) : r1;
+            assert.strictEqual(fs.readlinkSync(dest), expectLink, "destination points at a complete release at the moment of the kill");
+
+            // The next run (with nothing to deploy but v1 again) finds the journal: the unfinished run is undone.
+            const lines: string[] = [];
+            const again = await deployRelease(t, { source: v1, destination: dest, stateDir, next: buildManifest(v1, []), name: "site", log: (l) => lines.push(l) });
+            assert.ok(lines.some((l) => /undid an interrupted run found in .*releases-journal\.json: destination points at release .* again, the unfinished release .* is removed/.test(l)), lines.join("\n"));
+            assert.strictEqual(again.release, first.release);
+            assert.strictEqual(fs.readlinkSync(dest), r1);
+            assert.deepStrictEqual(releases(), [first.release], "the release the killed run made is gone");
+            assert.deepStrictEqual(filesOf(dest), filesOf(v1));
+            assert.ok(!fs.readdirSync(path.dirname(dest)).some((n) => n.startsWith(".pulumi-delta-link-")), "no temporary link is left");
+
+            // And v2 deploys normally afterwards.
+            await deployRelease(t, { source: v2, destination: dest, stateDir, next: buildManifest(v2, []), name: "site" });
+            assert.deepStrictEqual(filesOf(dest), filesOf(v2));
+        });
+    }
+});
