@@ -2,6 +2,7 @@ import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { deploy } from "../../sdk/apply";
 import { deployRelease } from "../../sdk/apply/releases";
 import { buildManifest } from "../../sdk/manifest";
 import { LocalTransport } from "../../sdk/transport";
@@ -118,4 +119,36 @@ describe("DeltaDeployment strategy \"releases\": a killed run is finished or und
             assert.deepStrictEqual(filesOf(dest), filesOf(v2));
         });
     }
+});
+
+describe("DeltaDeployment strategy \"releases\": the first release refuses a folder another deployment has files in (real files)", function () {
+    it("names the other stack and resource, and moves nothing", async () => {
+        const work = tempDir("pd-it-relo-");
+        try {
+            const t = new LocalTransport();
+            const dest = path.join(work, "srv", "site");
+            const stateDir = path.join(work, "state");
+            const theirs = path.join(work, "theirs");
+            resetTree(theirs, { "theirs.txt": "theirs\n" });
+            await deploy(t, { source: theirs, destination: dest, stateDir, next: buildManifest(theirs, []), identity: { instance: "other1", project: "shop", stack: "prod", urn: "urn:pulumi:prod::shop::delta:index:DeltaDeployment::assets", name: "assets" } });
+            const before = filesOf(dest);
+            const mine = path.join(work, "mine");
+            resetTree(mine, tree("v1", 5));
+            await assert.rejects(
+                deployRelease(t, { source: mine, destination: dest, stateDir, next: buildManifest(mine, []), identity: { instance: "me1", project: "site", stack: "prod", name: "site" } }),
+                (err: Error) => {
+                    assert.strictEqual(
+                        err.message,
+                        `refused before anything moved on local: strategy "releases" moves the folder at ${dest} aside as the original, but it holds 1 path (${dest}/theirs.txt) deployed by stack shop/prod, resource urn:pulumi:prod::shop::delta:index:DeltaDeployment::assets (instance other1). Destroy that deployment first, or keep strategy "inPlace"`,
+                    );
+                    return true;
+                },
+            );
+            assert.ok(fs.lstatSync(dest).isDirectory(), "destination is still the folder");
+            assert.deepStrictEqual(filesOf(dest), before);
+            assert.ok(!fs.existsSync(path.join(work, "srv", ".site.releases")), "no releases folder was made");
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    });
 });

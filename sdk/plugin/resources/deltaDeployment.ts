@@ -3,6 +3,7 @@ import * as manifest from "../../manifest";
 import * as lifecycle from "../../providers/deltaDeploymentLifecycle";
 import { validateInputs } from "../../providers/deltaDeploymentInputs";
 import * as apply from "../../apply";
+import { DEFAULT_KEEP_RELEASES } from "../../apply/releases";
 import { containsUnknown, PlainObject, UNKNOWN } from "../server/codec";
 import { applyDrift, driftFrom, driftNote, driftedPaths, filesWithDrift, readDrift } from "./deltaDeploymentDrift";
 import {
@@ -25,6 +26,13 @@ import type { CheckFailure, DiffResult, PropertyDiffKind, ResourceContext, Resou
 const SETTINGS = ["source", "exclude", "onDestroy", "connection", "validate", "onChange", "hookTimeout", "become", "owner", "group", "takeOverFrom", "diffFileLimit", "strategy", "keepReleases"] as const;
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** Inputs added after state existed: absent in old state means their default, so stating the default is no change. */
+const DEFAULTS: Partial<Record<(typeof SETTINGS)[number], unknown>> = { strategy: "inPlace", keepReleases: DEFAULT_KEEP_RELEASES };
+
+function withDefault(k: (typeof SETTINGS)[number], v: unknown): unknown {
+    return v === undefined || v === null ? (DEFAULTS[k] ?? v) : v;
+}
 
 /** `files["a/b.txt"]`: the property path the engine prints for one file. */
 export function fileKey(p: string): string {
@@ -77,7 +85,7 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
     const replaces = lifecycle.REPLACING.filter(([, get]) => !same(get(oldL as unknown as typeof newL), get(newL))).map(([name]) => name);
     const detailedDiff: Record<string, PropertyDiffKind> = {};
     for (const r of replaces) detailedDiff[r] = "update-replace";
-    const settings = SETTINGS.filter((k) => !same(olds[k], news[k]) && !replaces.includes(k));
+    const settings = SETTINGS.filter((k) => !same(withDefault(k, olds[k]), withDefault(k, news[k])) && !replaces.includes(k));
     for (const k of settings) detailedDiff[k] = "update";
     if (isUnknown(news.manifestDigest)) {
         detailedDiff.manifestDigest = "update";
