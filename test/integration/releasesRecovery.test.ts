@@ -152,3 +152,28 @@ describe("DeltaDeployment strategy \"releases\": the first release refuses a fol
         }
     });
 });
+
+describe("DeltaDeployment strategy \"releases\": a first release that fails leaves the host as it found it (real files)", function () {
+    for (const hook of ["validate", "onChange"] as const) {
+        it(`${hook} fails on the first release: the original folder is back, no releases folder, no state`, async () => {
+            const work = tempDir("pd-it-relf-");
+            try {
+                const t = new LocalTransport();
+                const dest = path.join(work, "srv", "site");
+                const stateDir = path.join(work, "state");
+                resetTree(dest, { "own.txt": "the host's own\n" });
+                const before = fs.statSync(path.join(dest, "own.txt")).ino;
+                const src = path.join(work, "src");
+                resetTree(src, tree("v1", 5));
+                await assert.rejects(deployRelease(t, { source: src, destination: dest, stateDir, next: buildManifest(src, []), hooks: { [hook]: "exit 3" } }), new RegExp(`${hook} hook failed on local`));
+                assert.ok(fs.lstatSync(dest).isDirectory(), "destination is the original folder again");
+                assert.strictEqual(fs.statSync(path.join(dest, "own.txt")).ino, before, "the very same file");
+                assert.deepStrictEqual(fs.readdirSync(path.join(work, "srv")), ["site"], "no releases folder, no temporary link");
+                const folder = fs.readdirSync(stateDir)[0];
+                assert.deepStrictEqual(fs.readdirSync(path.join(stateDir, folder)).filter((n) => n !== "records"), [], "no releases state, journal or lock");
+            } finally {
+                fs.rmSync(work, { recursive: true, force: true });
+            }
+        });
+    }
+});

@@ -1,5 +1,6 @@
 import * as path from "path";
 import type { Transport } from "../../transport";
+import { HostFiles } from "../hostFiles";
 import { ORIGINAL, releasePath, manifestPath, ReleasesLayout, TEMP_LINK_PREFIX } from "./layout";
 import { pointAt, readLink } from "./link";
 import { readReleasesJournal, readReleasesState, ReleasesJournal, ReleasesState } from "./state";
@@ -26,6 +27,13 @@ export async function undoDeploy(t: Transport, l: ReleasesLayout, state: Release
     if (j.built) {
         await t.removeTree(releasePath(l, j.id));
         await t.unlink(manifestPath(l, j.id)).catch(() => undefined);
+    }
+    if (!j.previous && !state?.releases.length) {
+        // A first release that never went live leaves the host as it found it: no releases folder, no state.
+        await t.rmdir(l.root).catch(() => undefined);
+        await t.rmdir(l.manifests).catch(() => undefined);
+        if (state) await new HostFiles(t, true).removeEmptyDirs(state.createdDirs);
+        await t.unlink(l.state).catch(() => undefined);
     }
     await t.unlink(l.journal);
 }
