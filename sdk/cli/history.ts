@@ -13,7 +13,10 @@ Lists the delta records DeltaDeployment wrote for <destination> (oldest first),
 or prints one with --show. Without a host, reads this machine; with one, reads
 it over SSH (host key checked against ~/.ssh/known_hosts unless
 -o StrictHostKeyChecking=no). --state-dir is the deployment's stateDir
-(default: /var/lib/pulumi-delta as root, else ~/.local/state/pulumi-delta).`;
+(default: /var/lib/pulumi-delta as root, else ~/.local/state/pulumi-delta).
+
+pulumi-delta releases <destination> [same flags] lists the kept releases of a
+deployment with strategy "releases".`;
 
 export class UsageError extends Error {}
 

@@ -1,6 +1,7 @@
 import * as path from "path";
 import { Manifest, sourcePath } from "../../manifest";
 import type { Transport } from "../../transport";
+import { shQuote } from "../../transport";
 import { LargeFileIndex } from "../chunkIndex";
 import type { Ownership } from "../hostFiles";
 import { forEachLimit } from "../pool";
@@ -8,8 +9,10 @@ import { ProgressMeter } from "../progress";
 import { stageFile } from "../stageFile";
 import type { ReleasePlan } from "./plan";
 
-/** Links are cheap requests: many in flight (20,000 links took 0.76 s with 256, 1.1 s with 64 over loopback SFTP). */
+/** Links one at a time over SFTP are cheap requests: many in flight (see linkAll). */
 const LINKS_IN_FLIGHT = 256;
+/** Below this many links the SFTP requests cost less than starting a command. */
+const LINKS_BY_COMMAND = 200;
 const DIRS_IN_FLIGHT = 64;
 const SMALL_FILE = 1024 * 1024;
 const SMALL_FILES_IN_FLIGHT = 32;
@@ -28,6 +31,30 @@ export interface BuildRequest {
     name: string;
     log?: (line: string) => void;
     progressIntervalMs?: number;
+}
+
+/**
+ * Hard-links `files` from `from` into `to` (their folders exist). Many at
+ * once through one command on the host (GNU `cp -l`, the list on stdin):
+ * for 20,000 files on a loaded 2-core machine 0.79 s, against 1.64 s for
+ * SFTP `hardlink@openssh.com` requests 256 in flight (2.68 s with 64).
+ * Where that command is missing or fails, the links the host does not have
+ * yet are made over SFTP.
+ */
+async function linkAll(t: Transport, from: string, to: string, files: readonly string[], log?: (line: string) => void): Promise<void> {
+    if (files.length >= LINKS_BY_COMMAND) {
+        const r = await t.exec(`cd ${shQuote(from)} && xargs -0 cp -l --parents -t ${shQuote(to)} --`, { stdin: files.join("\0") }).catch((err: Error) => ({ code: -1, stdout: "", stderr: err.message }));
+        if (r.code === 0) return;
+        log?.(`hard-linking ${files.length} files with cp -l on ${t.host} failed (${r.stderr.trim().split("\n")[0] || `exit code ${r.code}`}); linking them over SFTP`);
+    }
+    await forEachLimit(files, LINKS_IN_FLIGHT, async (p) => {
+        try {
+            await t.link(`${from}/${p}`, `${to}/${p}`);
+        } catch (err) {
+            // Made already by the command that failed part way.
+            if ((await t.stat(`${to}/${p}`))?.kind !== "file") throw err;
+        }
+    });
 }
 
 /** `dirs` and their ancestors below `root`, by depth: a parent is made before its children. */
@@ -56,7 +83,7 @@ export async function buildRelease(t: Transport, req: BuildRequest): Promise<num
     if (own) await forEachLimit([release, ...dirs.flat()], DIRS_IN_FLIGHT, (d) => t.chown(d, own.owner, own.group));
     if (plan.link.length || plan.copy.length) {
         if (!current) throw new Error(`internal: a release plan links ${plan.link.length} files but there is no live release`);
-        await forEachLimit(plan.link, LINKS_IN_FLIGHT, (p) => t.link(`${current.folder}/${p}`, `${release}/${p}`));
+        await linkAll(t, current.folder, release, plan.link, req.log);
         await forEachLimit(plan.copy, SMALL_FILES_IN_FLIGHT, async (p) => {
             await t.copyFile(`${current.folder}/${p}`, `${release}/${p}`);
             await t.chmod(`${release}/${p}`, next.entries.get(p)!.mode);
