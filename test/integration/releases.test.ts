@@ -187,12 +187,15 @@ describe("DeltaDeployment strategy \"releases\" (real engine, real sshd)", funct
             await setConfig(stack, options(v2, { strategy: "releases" }));
             const up2 = await stack.up();
             assert.strictEqual(up2.summary.resourceChanges?.update, 1, "a change of strategy is an update, not a replacement");
+            assert.match(up2.stdout, /first release: the folder at \S+ is kept aside as the original \(\S+\/\.site\.releases\/original\); destination is absent for one rename, until the symlink takes its place/, "the log says destination is absent for one rename");
             assertLive(v2, "inPlace → releases");
             assertRestored(path.join(root, "original"), pristine, "the original kept aside is the folder as it was before any deployment");
 
             await setConfig(stack, options(v1, { strategy: "inPlace" }));
             const up3 = await stack.up();
             assert.strictEqual(up3.summary.resourceChanges?.update, 1);
+            assert.match(up3.stdout, /strategy changes from "releases" to "inPlace": putting the original back/);
+            assert.match(up3.stdout, /site is absent for one rename: the symlink goes, then the original folder \(\S+\) takes its place/, "the log says so");
             assert.ok(fs.lstatSync(dest).isDirectory(), "releases → inPlace: destination is a folder again");
             assert.ok(!fs.existsSync(root), "the releases are gone");
             const expected = { ...filesOf(v1), "conf/local.conf": pristineFile("conf/local.conf") };

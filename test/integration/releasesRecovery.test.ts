@@ -3,7 +3,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { deploy } from "../../sdk/apply";
-import { deployRelease } from "../../sdk/apply/releases";
+import { deployRelease, removeReleases } from "../../sdk/apply/releases";
 import { buildManifest } from "../../sdk/manifest";
 import { LocalTransport } from "../../sdk/transport";
 import { filesOf, resetTree, tempDir, TreeSpec } from "../helpers/tree";
@@ -27,7 +27,10 @@ const { deployRelease } = require(${JSON.stringify(path.resolve(__dirname, "../.
 const { buildManifest } = require(${JSON.stringify(path.resolve(__dirname, "../../sdk/manifest"))});
 const { LocalTransport } = require(${JSON.stringify(path.resolve(__dirname, "../../sdk/transport"))});
 const a = JSON.parse(process.argv[1]);
-deployRelease(new LocalTransport(), { source: a.source, destination: a.destination, stateDir: a.stateDir, next: buildManifest(a.source, []), hooks: a.hooks, name: "site" })
+const { removeReleases } = require(${JSON.stringify(path.resolve(__dirname, "../../sdk/apply/releases"))});
+(a.destroy
+  ? removeReleases(new LocalTransport(), { destination: a.destination, stateDir: a.stateDir, leaves: "original", why: "destroy", hooks: a.hooks, name: "site" })
+  : deployRelease(new LocalTransport(), { source: a.source, destination: a.destination, stateDir: a.stateDir, next: buildManifest(a.source, []), hooks: a.hooks, name: "site" }))
   .then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });
 `;
 
@@ -52,8 +55,8 @@ describe("DeltaDeployment strategy \"releases\": a killed run is finished or und
         return dir;
     }
 
-    function spawnDeploy(src: string, hooks: Record<string, string> = {}): ChildProcess {
-        return spawn(process.execPath, ["-e", CHILD, JSON.stringify({ source: src, destination: dest, stateDir, hooks })], { stdio: ["ignore", "ignore", "pipe"] });
+    function spawnDeploy(src: string, hooks: Record<string, string> = {}, destroy = false): ChildProcess {
+        return spawn(process.execPath, ["-e", CHILD, JSON.stringify({ source: src, destination: dest, stateDir, hooks, destroy })], { stdio: ["ignore", "ignore", "pipe"] });
     }
 
     async function killWhen(child: ChildProcess, ready: () => boolean, what: string): Promise<void> {
@@ -68,6 +71,27 @@ describe("DeltaDeployment strategy \"releases\": a killed run is finished or und
     }
 
     const releases = () => (fs.existsSync(root) ? fs.readdirSync(root).filter((n) => n !== "original").sort() : []);
+
+    it("killed during destroy, after the original went back, while onChange runs: the next run points destination at the live release again, and a destroy then completes", async () => {
+        resetTree(dest, { "own.txt": "the host's own\n" });
+        const ino = fs.statSync(path.join(dest, "own.txt")).ino;
+        const v1 = source("v1", tree("v1", 50));
+        const first = await deployRelease(t, { source: v1, destination: dest, stateDir, next: buildManifest(v1, []), name: "site" });
+        const marker = path.join(work, "marker");
+        const child = spawnDeploy(v1, { onChange: `touch ${marker}; sleep 60` }, true);
+        await killWhen(child, () => fs.existsSync(marker), "onChange to start");
+        assert.ok(fs.lstatSync(dest).isDirectory(), "the original was back when the run was killed");
+        const lines: string[] = [];
+        await deployRelease(t, { source: v1, destination: dest, stateDir, next: buildManifest(v1, []), name: "site", log: (l) => lines.push(l) });
+        assert.ok(lines.some((l) => /undid an interrupted removal of the releases: destination points at release .* again/.test(l)), lines.join("\n"));
+        assert.strictEqual(fs.readlinkSync(dest), path.join(root, first.release));
+        assert.deepStrictEqual(filesOf(dest), filesOf(v1));
+        await removeReleases(t, { destination: dest, stateDir, leaves: "original", why: "destroy", name: "site" });
+        assert.deepStrictEqual(filesOf(dest), { "own.txt": filesOf(dest)["own.txt"] });
+        assert.strictEqual(fs.readFileSync(path.join(dest, "own.txt"), "utf8"), "the host's own\n");
+        assert.strictEqual(fs.statSync(path.join(dest, "own.txt")).ino, ino, "the very same file");
+        assert.ok(!fs.existsSync(root));
+    });
 
     for (const moment of ["while the release is built", "while validate runs", "after the flip, while onChange runs"] as const) {
         it(`killed ${moment}: the next run cleans up and destination never points at an unfinished release`, async () => {
