@@ -201,3 +201,33 @@ describe("DeltaDeployment strategy \"releases\": a first release that fails leav
         });
     }
 });
+
+describe("DeltaDeployment strategy \"releases\": releases belong to one resource (real files)", function () {
+    it("another stack's releases deployment to the same destination is refused, naming the owner; its destroy touches nothing", async () => {
+        const work = tempDir("pd-it-relw-");
+        try {
+            const t = new LocalTransport();
+            const dest = path.join(work, "srv", "site");
+            const stateDir = path.join(work, "state");
+            const src = path.join(work, "src");
+            resetTree(src, tree("v1", 5));
+            const a = { instance: "a1", project: "site", stack: "prod", urn: "urn:pulumi:prod::site::delta:index:DeltaDeployment::site", name: "site" };
+            const b = { instance: "b1", project: "site", stack: "staging", urn: "urn:pulumi:staging::site::delta:index:DeltaDeployment::site", name: "site" };
+            const r = await deployRelease(t, { source: src, destination: dest, stateDir, next: buildManifest(src, []), identity: a });
+            await assert.rejects(deployRelease(t, { source: src, destination: dest, stateDir, next: buildManifest(src, []), identity: b }), (err: Error) => {
+                assert.strictEqual(err.message, `refused before anything moved on local: the releases of ${dest} (${path.join(work, "srv", ".site.releases")}) belong to stack site/prod, resource ${a.urn} (instance a1); destroy that deployment first, or deploy this one to another destination`);
+                return true;
+            });
+            const lines: string[] = [];
+            await removeReleases(t, { destination: dest, stateDir, leaves: "original", why: "destroy", identity: b, log: (l) => lines.push(l) });
+            assert.ok(lines.some((l) => /belong to stack site\/prod.*nothing of this deployment's to remove/.test(l)), lines.join("\n"));
+            assert.strictEqual(fs.readlinkSync(dest), r.folder, "the owner's release is still live");
+            // A replacement of the same resource (new instance, same URN) takes them over.
+            await deployRelease(t, { source: src, destination: dest, stateDir, next: buildManifest(src, []), identity: { ...a, instance: "a2" } });
+            await removeReleases(t, { destination: dest, stateDir, leaves: "original", why: "destroy", identity: { ...a, instance: "a2" } });
+            assert.ok(!fs.existsSync(dest), "nothing was there before the first release: nothing is left");
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+    });
+});

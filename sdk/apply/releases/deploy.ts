@@ -4,7 +4,7 @@ import { LargeFileIndex } from "../chunkIndex";
 import type { Hooks } from "../hooks";
 import type { Ownership } from "../hostFiles";
 import { checkStateRootApart, HostLayout, layoutFor, resolveStateRoot } from "../layout";
-import { DIRECT_CALLER, OwnerId, readLedger, stackName } from "../ledger";
+import { DIRECT_CALLER, OwnerId, readLedger, sameResource, stackName } from "../ledger";
 import { acquireLock } from "../lock";
 import { recoverDestination } from "../recovery";
 import { lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "../records";
@@ -83,6 +83,16 @@ async function checkNoOtherOwner(t: Transport, hostLayout: HostLayout, destinati
     );
 }
 
+/** Releases belong to one resource: another stack's (or another resource's) are refused, a replacement of this one takes them over. */
+export function checkOwner(t: Transport, l: ReleasesLayout, state: ReleasesState | undefined, me: OwnerId): void {
+    const o = state?.owner;
+    if (!o || o.instance === me.instance || sameResource(o, me)) return;
+    throw new Error(
+        `refused before anything moved on ${t.host}: the releases of ${l.destination} (${l.root}) belong to stack ${stackName(o)}, resource ${o.urn ?? o.name ?? "(unknown)"} (instance ${o.instance}); ` +
+            `destroy that deployment first, or deploy this one to another destination`,
+    );
+}
+
 /** Whether this is the first release: what is at `destination` must be a folder or nothing. */
 async function checkFirstTarget(t: Transport, l: ReleasesLayout): Promise<"folder" | "none"> {
     const st = await t.stat(l.destination);
@@ -118,6 +128,7 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     const digest = manifestDigest(next);
     const ownKey = ownershipKey(req.ownership);
     let state = await readReleasesState(t, l);
+    checkOwner(t, l, state, me);
     const live = state?.current ? state.releases.find((r) => r.id === state!.current) : undefined;
     const first = !live;
     const curManifest = live ? await readReleaseManifest(t, l, live.id) : undefined;
@@ -143,7 +154,7 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
         await checkNoOtherOwner(t, hostLayout, req.destination, me);
         const original = state?.original ?? (await checkFirstTarget(t, l));
         const created = await t.mkdirp(l.root, 0o755);
-        state = { version: 1, destination: req.destination, root: l.root, current: null, original, createdDirs: [...(state?.createdDirs ?? []), ...created.filter((d) => d !== l.root)], releases: [] };
+        state = { version: 1, destination: req.destination, root: l.root, current: null, original, createdDirs: [...(state?.createdDirs ?? []), ...created.filter((d) => d !== l.root)], releases: [], owner: me };
         await writeReleasesState(t, l, state);
     } else {
         await t.mkdirp(l.root, 0o755);
@@ -182,7 +193,7 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     // Commit: the state naming the new release as live.
     const now = new Date().toISOString();
     const entry = kept ? { ...kept, activatedAt: now } : { id, time: startedAt, activatedAt: now, digest, ownership: ownKey, files: next.entries.size, bytes: totalBytes(next) };
-    state = { ...state!, current: id, releases: [...state!.releases.filter((r) => r.id !== id), entry] };
+    state = { ...state!, owner: me, current: id, releases: [...state!.releases.filter((r) => r.id !== id), entry] };
     await writeReleasesState(t, l, state);
     await t.unlink(l.journal);
     const pruned = await prune(t, l, state, id, keep, say);

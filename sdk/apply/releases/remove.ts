@@ -5,7 +5,7 @@ import type { Hooks } from "../hooks";
 import { runHook, hookFailure } from "../hooks";
 import { readLedger, stackName, DIRECT_CALLER, OwnerId } from "../ledger";
 import { newRecordId, RecordChange, RecordOwner, saveRecord } from "../records";
-import { openReleases } from "./deploy";
+import { checkOwner, openReleases } from "./deploy";
 import { releasePath, ReleasesLayout } from "./layout";
 import { readLink } from "./link";
 import { undoRemove } from "./recover";
@@ -46,6 +46,13 @@ export async function removeReleases(t: Transport, req: ReleasesRemoveRequest): 
         const state = await readReleasesState(t, l);
         if (!state) {
             say(`no releases of ${req.destination} on ${t.host}; nothing to remove`);
+            return { restored };
+        }
+        try {
+            checkOwner(t, l, state, me);
+        } catch (err) {
+            // As a destroy of paths another deployment took over: nothing of this one's to undo.
+            say(`${(err as Error).message.replace(/^refused before anything moved on [^:]+: /, "")}; nothing of this deployment's to remove`);
             return { restored };
         }
         const journal = { version: 1 as const, op: "remove" as const, why: req.why, leaves: req.leaves };

@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import { decodeManifest, encodeManifest, Manifest } from "../../manifest";
 import type { Transport } from "../../transport";
+import type { OwnerId } from "../ledger";
 import type { ReleaseEntry } from "./plan";
 import { manifestPath, ReleasesLayout } from "./layout";
 
@@ -17,6 +18,8 @@ export interface ReleasesState {
     /** Folders the first release had to create above the releases folder (absolute), removed again by destroy. */
     createdDirs: string[];
     releases: ReleaseEntry[];
+    /** The resource whose releases these are (absent in a state written before it was recorded). */
+    owner?: OwnerId;
 }
 
 export async function readReleasesState(t: Transport, l: ReleasesLayout): Promise<ReleasesState | undefined> {
