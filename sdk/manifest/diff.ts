@@ -2,6 +2,14 @@ import { comparePaths } from "./manifest";
 import { Manifest, ManifestDelta } from "./types";
 
 /**
+ * Whether two hashes name the same content: equal, or one an abbreviation of
+ * the other (a large tree's manifest in state keeps a prefix of each hash).
+ */
+export function sameContent(a: string, b: string): boolean {
+    return a.length === b.length ? a === b : a.length < b.length ? b.startsWith(a) : a.startsWith(b);
+}
+
+/**
  * What turns `from` into `to`. A change of mode alone is a change. Between two
  * single-file manifests the one file is compared whatever its name, since
  * both land at the same destination path.
@@ -12,14 +20,14 @@ export function diffManifests(from: Manifest | undefined, to: Manifest): Manifes
     if (from?.kind === "file" && to.kind === "file" && old.size === 1 && to.entries.size === 1) {
         const [[, a]] = [...old];
         const [[name, b]] = [...to.entries];
-        if (a.sha256 === b.sha256 && a.mode === b.mode) delta.unchanged = 1;
+        if (sameContent(a.sha256, b.sha256) && a.mode === b.mode) delta.unchanged = 1;
         else delta.changed.push(name);
         return delta;
     }
     for (const [p, e] of to.entries) {
         const before = old.get(p);
         if (!before) delta.added.push(p);
-        else if (before.sha256 !== e.sha256 || before.mode !== e.mode) delta.changed.push(p);
+        else if (!sameContent(before.sha256, e.sha256) || before.mode !== e.mode) delta.changed.push(p);
         else delta.unchanged++;
     }
     for (const p of old.keys()) if (!to.entries.has(p)) delta.removed.push(p);

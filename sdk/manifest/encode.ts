@@ -9,8 +9,11 @@ import { Manifest, ManifestEntry } from "./types";
  * Manifest layout (before raw deflate and base64): kind byte, entry count, then
  * per entry in path order: shared-prefix length with the previous path, the
  * rest of the path (UTF-8), mode, size (all varints) and the 32-byte sha256.
+ * An abbreviated manifest (`pdma:`) has the hash length after the count and
+ * only that many leading bytes of each hash.
  */
 const MANIFEST_TAG = "pdm1:";
+const ABBREVIATED_TAG = "pdma:";
 const PATHS_TAG = "pdp1:";
 const NUMBERS_TAG = "pdn1:";
 
@@ -90,12 +93,26 @@ function unpack(tag: string, s: string, what: string): Buffer {
     return zlib.inflateRawSync(Buffer.from(s.slice(tag.length), "base64"));
 }
 
-/** `level`: deflate's; state keeps the default 9 (smallest), the host's ledger, written on every deployment, takes 1. */
-export function encodeManifest(m: Manifest, level = 9): string {
+export interface ManifestEncoding {
+    /** deflate's level: state keeps the default 9 (smallest), the host's ledger, written on every deployment, takes 1. */
+    level?: number;
+    /**
+     * Leading bytes of each sha256 kept (default all 32). Fewer make an
+     * abbreviated manifest, whose entries carry that prefix as their
+     * `sha256`: enough to tell a changed file (see `sameContent`), not to
+     * verify one.
+     */
+    hashBytes?: number;
+}
+
+export function encodeManifest(m: Manifest, options: ManifestEncoding = {}): string {
+    const hashBytes = options.hashBytes ?? 32;
+    if (!Number.isInteger(hashBytes) || hashBytes < 1 || hashBytes > 32) throw new Error(`hashBytes must be 1 to 32, got ${hashBytes}`);
     const w = new Writer();
     const paths = sortedPaths(m);
     w.varint(m.kind === "file" ? 1 : 0);
     w.varint(paths.length);
+    if (hashBytes < 32) w.varint(hashBytes);
     let prev: Buffer = Buffer.alloc(0);
     for (const p of paths) {
         const e = m.entries.get(p)!;
@@ -104,22 +121,24 @@ export function encodeManifest(m: Manifest, level = 9): string {
         prev = cur;
         w.varint(e.mode);
         w.varint(e.size);
-        w.bytes(Buffer.from(e.sha256, "hex"));
+        w.bytes(Buffer.from(e.sha256.slice(0, 2 * hashBytes), "hex"));
     }
-    return pack(MANIFEST_TAG, w.done(), level);
+    return pack(hashBytes < 32 ? ABBREVIATED_TAG : MANIFEST_TAG, w.done(), options.level);
 }
 
 export function decodeManifest(s: string): Manifest {
-    const r = new Reader(unpack(MANIFEST_TAG, s, "the deployed manifest"));
+    const abbreviated = typeof s === "string" && s.startsWith(ABBREVIATED_TAG);
+    const r = new Reader(unpack(abbreviated ? ABBREVIATED_TAG : MANIFEST_TAG, s, "the deployed manifest"));
     const kind = r.varint() === 1 ? "file" : "dir";
     const count = r.varint();
+    const hashBytes = abbreviated ? r.varint() : 32;
     const entries = new Map<string, ManifestEntry>();
     let prev: Buffer = Buffer.alloc(0);
     for (let i = 0; i < count; i++) {
         prev = readPath(r, prev);
         const mode = r.varint();
         const size = r.varint();
-        const sha256 = r.bytes(32).toString("hex");
+        const sha256 = r.bytes(hashBytes).toString("hex");
         entries.set(prev.toString("utf8"), { mode, size, sha256 });
     }
     return { kind, entries };

@@ -16,14 +16,14 @@ export interface WalkedFile {
     id: FileIdentity;
 }
 
-function walked(rel: string, abs: string, st: fs.BigIntStats): WalkedFile {
+function walked(rel: string, abs: string, st: fs.Stats): WalkedFile {
     return {
         path: rel,
         absPath: abs,
-        mode: Number(st.mode & 0o7777n),
-        size: Number(st.size),
-        mtimeMs: Number(st.mtimeMs),
-        id: { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs },
+        mode: st.mode & 0o7777,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        id: { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs },
     };
 }
 
@@ -41,9 +41,9 @@ export class SourceError extends Error {}
  * rather than guessed at, all of them in one error.
  */
 export function walkSource(source: string, isExcluded: PathMatcher): WalkResult {
-    let top: fs.BigIntStats;
+    let top: fs.Stats;
     try {
-        top = fs.statSync(source, { bigint: true });
+        top = fs.statSync(source);
     } catch (err) {
         throw new SourceError(`source ${JSON.stringify(source)} does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a local directory or file, relative to the Pulumi program or absolute`);
     }
@@ -72,7 +72,7 @@ export function walkSource(source: string, isExcluded: PathMatcher): WalkResult 
         }
         const abs = path.join(dirAbs, name);
         if (isDir) return visit(abs, rel);
-        const st = fs.lstatSync(abs, { bigint: true });
+        const st = fs.lstatSync(abs);
         if (st.isFile()) files.push(walked(rel, abs, st));
         else if (st.isDirectory()) visit(abs, rel);
         else if (st.isSymbolicLink()) refusals.push({ path: rel, shown: `${rel} -> ${fs.readlinkSync(abs)}`, why: "a symlink; or replace it with the file it points to" });
