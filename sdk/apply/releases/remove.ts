@@ -6,7 +6,7 @@ import { runHook, hookFailure } from "../hooks";
 import { readLedger, stackName, DIRECT_CALLER, OwnerId } from "../ledger";
 import { newRecordId, RecordChange, RecordOwner, saveRecord } from "../records";
 import { checkOwner, openReleases } from "./deploy";
-import { releasePath, ReleasesLayout } from "./layout";
+import { releasePath } from "./layout";
 import { readLink } from "./link";
 import { undoRemove } from "./recover";
 import { readReleaseManifest, readReleasesState, writeReleasesJournal } from "./state";
@@ -102,4 +102,3 @@ export async function removeReleases(t: Transport, req: ReleasesRemoveRequest): 
     return { restored };
 }
 
-export type { ReleasesLayout };
