@@ -50,6 +50,12 @@ func NewDeltaFleet(ctx *pulumi.Context,
 	if args.OnDestroy == nil {
 		args.OnDestroy = OnDestroy("restore")
 	}
+	if args.PreserveMtimes == nil {
+		args.PreserveMtimes = pulumi.BoolPtr(true)
+	}
+	if args.Symlinks == nil {
+		args.Symlinks = pulumi.StringPtr("preserve")
+	}
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource DeltaFleet
 	err := ctx.RegisterRemoteComponentResource("delta:index:DeltaFleet", name, args, &resource, opts...)
@@ -78,14 +84,18 @@ type deltaFleetArgs struct {
 	OnChange *string `pulumi:"onChange"`
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
 	OnDestroy *OnDestroy `pulumi:"onDestroy"`
-	// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
+	// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
 	Owner *string `pulumi:"owner"`
+	// Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
+	PreserveMtimes *bool `pulumi:"preserveMtimes"`
 	// A canary and batches, ordered with `dependsOn`, so that a failed host halts every host behind it. Default: none (all hosts at once).
 	Rollout *FleetRollout `pulumi:"rollout"`
 	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
 	Source string `pulumi:"source"`
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir *string `pulumi:"stateDir"`
+	// What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+	Symlinks *string `pulumi:"symlinks"`
 	// Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
 	TakeOverFrom []string `pulumi:"takeOverFrom"`
 	// A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
@@ -112,14 +122,18 @@ type DeltaFleetArgs struct {
 	OnChange pulumi.StringPtrInput
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
 	OnDestroy OnDestroyPtrInput
-	// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
+	// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
 	Owner pulumi.StringPtrInput
+	// Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
+	PreserveMtimes pulumi.BoolPtrInput
 	// A canary and batches, ordered with `dependsOn`, so that a failed host halts every host behind it. Default: none (all hosts at once).
 	Rollout *FleetRolloutArgs
 	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
 	Source pulumi.StringInput
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir pulumi.StringPtrInput
+	// What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+	Symlinks pulumi.StringPtrInput
 	// Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
 	TakeOverFrom pulumi.StringArrayInput
 	// A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
