@@ -250,6 +250,7 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
             throw err;
         }
         const existing = folderPlan.existing;
+        const folderMode = (abs: string) => (next.kind === "dir" && abs.startsWith(destination + "/") ? nextFolders.get(abs.slice(destination.length + 1)) ?? 0o755 : 0o755);
         const deferred = new Set(folderPlan.deferred);
         const keptDir = handEdited.size ? handEditedPath(layout, id) : undefined;
         journal = { version: 1, id, destination, staging, sameFs, ops: [], createdDirs: [...folderPlan.create, ...folderPlan.deferred], ...(keptDir ? { handEdited: keptDir } : {}) };
@@ -262,7 +263,8 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
                 level.filter((d) => !existing.has(d) && !deferred.has(d)),
                 COMMITS_IN_FLIGHT,
                 async (dir) => {
-                    createdNow.push(...(await files.ensureDir(dir)));
+                    // A folder entry is made with its mode (less the umask: applied exactly after the puts), so a 0700 folder never shows wider.
+                    createdNow.push(...(await files.ensureDir(dir, folderMode(dir))));
                 },
             );
         }
@@ -394,7 +396,7 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
             replacedDirsDone.push(d);
         }
         // Folders where a symlink or file was, parents first.
-        for (const d of lateDirs) createdNow.push(...(await files.ensureDir(d)));
+        for (const d of lateDirs) createdNow.push(...(await files.ensureDir(d, folderMode(d))));
         if (lateDirs.length && own && (own.owner !== undefined || own.group !== undefined)) await forEachLimit(lateDirs, COMMITS_IN_FLIGHT, (d) => t.chown(d, own.owner, own.group));
         await forEachLimit(ops.slice(removeCount), COMMITS_IN_FLIGHT, commitOp);
         // Folder entries: their modes (new ones were made with it, but a umask may have taken bits away).

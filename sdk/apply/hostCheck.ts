@@ -34,6 +34,8 @@ export interface HostFileState {
     sha256?: string;
     /** The mtime differs from the one recorded at commit (or none was recorded). */
     mtimeMoved: boolean;
+    /** For a symlink entry found as a symlink: its target text on the host. */
+    linkTarget?: string;
 }
 
 /** One path to check: where it is, what it should hold, and the mtime the host gave it at commit (undefined when unknown: the content is then hashed). */
@@ -105,9 +107,10 @@ export async function checkHostFiles(t: Transport, queries: readonly HostFileQue
                 out[i] = { state: "missing", stat: st, mtimeMoved: false };
                 return;
             }
-            const sha256 = linkSha256(await t.readlink(q.target));
+            const linkTarget = await t.readlink(q.target);
+            const sha256 = linkSha256(linkTarget);
             const mtimeMoved = q.committedMtime === undefined || st.mtime !== q.committedMtime;
-            out[i] = sha256 === q.want.sha256 ? { state: mtimeMoved ? "touched" : "same", stat: st, sha256, mtimeMoved } : { state: "content", stat: { ...st, size: 0 }, sha256, mtimeMoved };
+            out[i] = sha256 === q.want.sha256 ? { state: mtimeMoved ? "touched" : "same", stat: st, sha256, mtimeMoved } : { state: "content", stat: st, sha256, mtimeMoved, linkTarget };
             return;
         }
         const v = judgeByStat(st, q, options.describe);

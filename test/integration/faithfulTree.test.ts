@@ -175,6 +175,33 @@ describe("a faithful tree: symlinks, empty folders, folder modes and mtimes as r
         });
     });
 
+    it("refresh finds a link retargeted on the host and a removed empty folder; the next up puts both back", async () => {
+        const src = path.join(work, "src");
+        const dest = path.join(work, "dest");
+        writeTree(src, { "lib/libx.so.1": "ELF v1\n" });
+        fs.symlinkSync("libx.so.1", path.join(src, "lib", "libx.so"));
+        fs.mkdirSync(path.join(src, "uploads"));
+        await withStack(backend, options(), async (stack) => {
+            await stack.up();
+            fs.unlinkSync(path.join(dest, "lib", "libx.so"));
+            fs.symlinkSync("/elsewhere", path.join(dest, "lib", "libx.so"));
+            fs.rmdirSync(path.join(dest, "uploads"));
+            const refresh = collector();
+            await stack.refresh({ onOutput: refresh.onOutput });
+            assert.match(refresh.text(), /site: 1 changed, 1 removed on the host since the last deployment → \S+\n\s+~ lib\/libx\.so\n\s+- uploads/);
+            const diff = await runCli(backend, stack, ["preview", "--diff"]);
+            assert.match(diff, /~ lib\/libx\.so\s*: "link -> \/elsewhere" => "link -> libx\.so\.1"/);
+            assert.match(diff, /\+ uploads\s*: "0755 dir"/);
+            const up = await stack.up();
+            assert.deepStrictEqual(outputValues(up.outputs).lastDelta, { added: 1, changed: 1, removed: 0, bytesSent: 0 });
+            assert.strictEqual(fs.readlinkSync(path.join(dest, "lib", "libx.so")), "libx.so.1");
+            assert.deepStrictEqual(rsyncDifferences(src, dest), []);
+            assert.deepStrictEqual((await stack.preview()).changeSummary, { same: 2 }, "converged");
+            await stack.destroy();
+            assert.deepStrictEqual(hostSnapshot(dest), {});
+        });
+    });
+
     it("removes a deployed empty folder only while it is empty, naming one that holds files it did not deploy", async () => {
         const src = path.join(work, "src");
         const dest = path.join(work, "dest");
