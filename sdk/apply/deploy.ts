@@ -414,6 +414,7 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
             settlement.puts.set(op.slot, { mtime: (await t.stat(op.target))?.mtime ?? 0, savedOriginal: op.saved === "original" });
         });
         const allDirs = new Set([...createdBefore, ...createdNow.filter((d) => d !== staging && !d.startsWith(staging + "/"))]);
+        for (const d of replacedDirsDone) allDirs.delete(d);
         settleDeployment(ledger, me, claim, next, slotOf, { ...settlement, dirs: [...allDirs] });
         ledgerWritten = true;
         await writeLedger(t, layout, ledger);

@@ -1,0 +1,104 @@
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { deploy, destroy } from "../../sdk/apply";
+import { buildManifest } from "../../sdk/manifest";
+import { connectSsh, LocalTransport, Transport } from "../../sdk/transport";
+import { Sshd, startSshd } from "../helpers/sshd";
+import { tempDir, writeTree } from "../helpers/tree";
+
+/** Every path under `root` as kind, mode and content (a symlink's target text), lstat only. */
+function describeTree(root: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (!fs.existsSync(root)) return out;
+    const visit = (dir: string, rel: string) => {
+        for (const name of fs.readdirSync(dir).sort()) {
+            const abs = path.join(dir, name);
+            const r = rel ? `${rel}/${name}` : name;
+            const st = fs.lstatSync(abs);
+            const mode = (st.mode & 0o7777).toString(8);
+            if (st.isSymbolicLink()) out[r] = `link -> ${fs.readlinkSync(abs)}`;
+            else if (st.isDirectory()) {
+                out[r] = `dir ${mode}`;
+                visit(abs, r);
+            } else out[r] = `file ${mode} ${crypto.createHash("sha256").update(fs.readFileSync(abs)).digest("hex").slice(0, 12)}`;
+        }
+    };
+    visit(root, "");
+    return out;
+}
+
+function rsyncDifferences(src: string, dest: string): string[] {
+    return execFileSync("rsync", ["-ani", "--delete", `${src}/`, `${dest}/`], { encoding: "utf8" })
+        .split("\n")
+        .filter((l) => l.trim() !== "");
+}
+
+/** v1 and v2 turn each kind into another at the same paths. */
+function writeV1(src: string): void {
+    fs.rmSync(src, { recursive: true, force: true });
+    writeTree(src, { a: "file a\n", "b/x": "file b/x\n", "e/f": "file e/f\n" });
+    fs.mkdirSync(path.join(src, "c"));
+    fs.symlinkSync("a", path.join(src, "d"));
+}
+
+function writeV2(src: string): void {
+    fs.rmSync(src, { recursive: true, force: true });
+    // a: file → folder; b: folder → file; c: empty folder → file; d: symlink → folder; e: folder → symlink.
+    writeTree(src, { "a/y": "file a/y\n", b: "file b\n", c: "file c\n", "d/z": "file d/z\n" });
+    fs.symlinkSync("a/y", path.join(src, "e"));
+}
+
+for (const kind of ["local", "ssh"] as const) {
+    describe(`faithful tree over ${kind}: a path changing kind (file, folder, symlink), undone on failure, destroyed back to nothing`, function () {
+        let sshd: Sshd | undefined;
+        let work: string;
+        const open = async (): Promise<Transport> => (sshd ? connectSsh(sshd.connection()) : new LocalTransport());
+        before(async () => {
+            if (kind === "ssh") sshd = await startSshd();
+        });
+        after(async () => sshd?.stop());
+        beforeEach(() => {
+            work = tempDir("pd-faithful-apply-");
+        });
+        afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+        it("turns files into folders, folders into files and links and back, exactly; a failing validate puts v1 back", async () => {
+            const src = path.join(work, "src");
+            const dest = path.join(work, "host", "site");
+            const stateDir = path.join(work, "state");
+            const t = await open();
+            try {
+                writeV1(src);
+                await deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src, [], { cache: false }) });
+                assert.deepStrictEqual(rsyncDifferences(src, dest), []);
+                const v1 = describeTree(dest);
+                assert.strictEqual(v1.d, "link -> a");
+                assert.strictEqual(v1.c, "dir 755");
+
+                writeV2(src);
+                await assert.rejects(
+                    deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src, [], { cache: false }), hooks: { validate: "false", timeoutMs: 30000 } }),
+                    /validate/,
+                );
+                assert.deepStrictEqual(describeTree(dest), v1, "the failed deployment is undone: every kind back as it was");
+
+                const r = await deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src, [], { cache: false }) });
+                assert.deepStrictEqual(rsyncDifferences(src, dest), [], "v2 exactly");
+                assert.deepStrictEqual(r.delta, { added: ["a/y", "b", "d/z", "e"], changed: ["c"], removed: ["a", "b/x", "d", "e/f"], unchanged: 0 });
+
+                writeV1(src);
+                await deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src, [], { cache: false }) });
+                assert.deepStrictEqual(rsyncDifferences(src, dest), [], "and back to v1 exactly");
+                assert.deepStrictEqual(describeTree(dest), v1);
+
+                await destroy(t, { destination: dest, stateDir, deployed: buildManifest(src, [], { cache: false }), createdDirs: [], onDestroy: "restore" });
+                assert.ok(!fs.existsSync(dest), `destroy removes what it created: ${JSON.stringify(describeTree(path.dirname(dest)))}`);
+            } finally {
+                await t.close();
+            }
+        });
+    });
+}
