@@ -17,10 +17,14 @@ const IN_FLIGHT = 64;
 
 export class TreeError extends Error {}
 
-/** A local path's mtime in whole seconds (its own, for a symlink); undefined when it is gone. */
-export function localMtime(localPath: string): number | undefined {
+/**
+ * A local path's mtime in whole seconds; undefined when it is gone. `own`:
+ * a symlink's own time; else what the path leads to (a link deployed as
+ * its target, `symlinks: "follow"`, gets the target's time, as `rsync -L`).
+ */
+export function localMtime(localPath: string, own = false): number | undefined {
     try {
-        return Math.floor(fs.lstatSync(localPath).mtimeMs / 1000);
+        return Math.floor((own ? fs.lstatSync(localPath) : fs.statSync(localPath)).mtimeMs / 1000);
     } catch {
         return undefined;
     }
@@ -80,7 +84,7 @@ export interface MtimeFrom {
 export async function setMtimesFrom(t: Transport, items: readonly MtimeFrom[]): Promise<void> {
     const out: MtimeItem[] = [];
     for (const it of items) {
-        const mtime = localMtime(it.localPath);
+        const mtime = localMtime(it.localPath, it.symlink === true);
         if (mtime !== undefined) out.push({ path: it.at, mtime, ...(it.symlink ? { symlink: true } : {}) });
     }
     if (out.length) await t.setMtimes(out);

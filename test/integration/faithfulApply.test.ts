@@ -30,8 +30,8 @@ function describeTree(root: string): Record<string, string> {
     return out;
 }
 
-function rsyncDifferences(src: string, dest: string): string[] {
-    return execFileSync("rsync", ["-ani", "--delete", `${src}/`, `${dest}/`], { encoding: "utf8" })
+function rsyncDifferences(src: string, dest: string, flags = "-ani"): string[] {
+    return execFileSync("rsync", [flags, "--delete", `${src}/`, `${dest}/`], { encoding: "utf8" })
         .split("\n")
         .filter((l) => l.trim() !== "");
 }
@@ -96,6 +96,28 @@ for (const kind of ["local", "ssh"] as const) {
 
                 await destroy(t, { destination: dest, stateDir, deployed: buildManifest(src, [], { cache: false }), createdDirs: [], onDestroy: "restore" });
                 assert.ok(!fs.existsSync(dest), `destroy removes what it created: ${JSON.stringify(describeTree(path.dirname(dest)))}`);
+            } finally {
+                await t.close();
+            }
+        });
+
+        it('with symlinks: "follow", deploys what links point at (a file outside the source, a folder) as rsync -aL would', async () => {
+            const src = path.join(work, "src");
+            const outside = path.join(work, "outside");
+            const dest = path.join(work, "host", "site");
+            const stateDir = path.join(work, "state");
+            writeTree(outside, { "shared.conf": "from outside\n" });
+            writeTree(src, { "real/a.txt": "a\n" });
+            fs.symlinkSync(path.join(outside, "shared.conf"), path.join(src, "shared.conf"));
+            fs.symlinkSync("real", path.join(src, "alias"));
+            const old = Date.UTC(2003, 4, 5) / 1000;
+            fs.utimesSync(path.join(outside, "shared.conf"), old, old);
+            const t = await open();
+            try {
+                await deploy(t, { source: src, destination: dest, stateDir, next: buildManifest(src, [], { cache: false, symlinks: "follow" }) });
+                assert.deepStrictEqual(rsyncDifferences(src, dest, "-aniL"), []);
+                assert.ok(fs.lstatSync(path.join(dest, "alias")).isDirectory() && fs.lstatSync(path.join(dest, "shared.conf")).isFile());
+                assert.strictEqual(fs.statSync(path.join(dest, "shared.conf")).mtimeMs, old * 1000, "the target's mtime");
             } finally {
                 await t.close();
             }
