@@ -5,8 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { deploy, destroy } from "../../sdk/apply";
 import { buildManifest } from "../../sdk/manifest";
-import { connectSsh, LocalTransport, Transport } from "../../sdk/transport";
-import { Sshd, startSshd } from "../helpers/sshd";
+import { connectSsh, LocalTransport, SudoTransport, Transport } from "../../sdk/transport";
+import { authorizeKey, Sshd, startSshd } from "../helpers/sshd";
 import { tempDir, writeTree } from "../helpers/tree";
 
 /** Every path under `root` as kind, mode and content (a symlink's target text), lstat only. */
@@ -51,17 +51,47 @@ function writeV2(src: string): void {
     fs.symlinkSync("a/y", path.join(src, "e"));
 }
 
-for (const kind of ["local", "ssh"] as const) {
+for (const kind of ["local", "ssh", "sudo"] as const) {
     describe(`faithful tree over ${kind}: a path changing kind (file, folder, symlink), undone on failure, destroyed back to nothing`, function () {
         let sshd: Sshd | undefined;
         let work: string;
-        const open = async (): Promise<Transport> => (sshd ? connectSsh(sshd.connection()) : new LocalTransport());
+        // sudo: a login user that is not root, acting as root through sudo -n (symlinks, readlink and mtimes by shell there).
+        const suffix = crypto.randomBytes(3).toString("hex");
+        const sudoer = `pdfaith${suffix}`;
+        const sudoersFile = `/etc/sudoers.d/pulumi-delta-test-${suffix}`;
+        const open = async (): Promise<Transport> => {
+            if (!sshd) return new LocalTransport();
+            const t = await connectSsh(sshd.connection());
+            return kind === "sudo" ? SudoTransport.open(t, sudoer) : t;
+        };
         before(async () => {
             if (kind === "ssh") sshd = await startSshd();
+            if (kind === "sudo") {
+                if (process.getuid?.() !== 0) throw new Error("this test creates a user and a sudoers entry: run it as root");
+                execFileSync("useradd", ["--create-home", "--shell", "/bin/sh", "--password", "*", sudoer]);
+                fs.writeFileSync(`${sudoersFile}.tmp`, `${sudoer} ALL=(root) NOPASSWD: ALL\n`, { mode: 0o440 });
+                execFileSync("visudo", ["-cqf", `${sudoersFile}.tmp`]);
+                fs.renameSync(`${sudoersFile}.tmp`, sudoersFile);
+                sshd = await startSshd({ user: sudoer });
+                authorizeKey(sshd, sudoer);
+            }
         });
-        after(async () => sshd?.stop());
+        after(async () => {
+            await sshd?.stop();
+            if (kind === "sudo") {
+                fs.rmSync(sudoersFile, { force: true });
+                fs.rmSync(`${sudoersFile}.tmp`, { force: true });
+                try {
+                    execFileSync("userdel", ["--remove", sudoer], { stdio: "ignore" });
+                } catch {
+                    // Not created (before failed early).
+                }
+            }
+        });
         beforeEach(() => {
             work = tempDir("pd-faithful-apply-");
+            // The sudoer uploads into its own folder, then root moves; the source must be readable only here, the host side is root's.
+            fs.chmodSync(work, 0o755);
         });
         afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
