@@ -3,8 +3,8 @@ import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { deploy, destroy } from "../../sdk/apply";
-import { buildManifest } from "../../sdk/manifest";
+import { applyFolderModes, applyFolderMtimes, deploy, destroy, placeEntry } from "../../sdk/apply";
+import { buildManifest, sourcePath } from "../../sdk/manifest";
 import { connectSsh, LocalTransport, SudoTransport, Transport } from "../../sdk/transport";
 import { authorizeKey, Sshd, startSshd } from "../helpers/sshd";
 import { tempDir, writeTree } from "../helpers/tree";
@@ -52,7 +52,7 @@ function writeV2(src: string): void {
 }
 
 for (const kind of ["local", "ssh", "sudo"] as const) {
-    describe(`faithful tree over ${kind}: a path changing kind (file, folder, symlink), undone on failure, destroyed back to nothing`, function () {
+    describe(`faithful tree over ${kind}, apply engine: paths changing kind, follow, placeEntry for release folders`, function () {
         let sshd: Sshd | undefined;
         let work: string;
         // sudo: a login user that is not root, acting as root through sudo -n (symlinks, readlink and mtimes by shell there).
@@ -126,6 +126,33 @@ for (const kind of ["local", "ssh", "sudo"] as const) {
 
                 await destroy(t, { destination: dest, stateDir, deployed: buildManifest(src, [], { cache: false }), createdDirs: [], onDestroy: "restore" });
                 assert.ok(!fs.existsSync(dest), `destroy removes what it created: ${JSON.stringify(describeTree(path.dirname(dest)))}`);
+            } finally {
+                await t.close();
+            }
+        });
+
+        it("placeEntry puts each entry of a manifest at another root (what a release folder is built with); folder modes and mtimes after", async () => {
+            const src = path.join(work, "src");
+            const root = path.join(work, "host", "release-1");
+            writeTree(src, { "bin/run.sh": { content: "#!/bin/sh\n", mode: 0o755 }, "lib/libx.so.1": "ELF\n" });
+            fs.symlinkSync("libx.so.1", path.join(src, "lib", "libx.so"));
+            fs.mkdirSync(path.join(src, "uploads"));
+            fs.chmodSync(path.join(src, "lib"), 0o750);
+            execFileSync("find", [src, "-exec", "touch", "-h", "-d", "@981173106", "{}", "+"]);
+            const m = buildManifest(src, [], { cache: false });
+            const t = await open();
+            try {
+                await t.mkdirp(root);
+                // Parents before children: folder entries and the folders files imply.
+                const paths = [...m.entries.keys()].sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
+                for (const p of paths) {
+                    await t.mkdirp(path.posix.dirname(`${root}/${p}`));
+                    const r = await placeEntry(t, { localPath: sourcePath(src, m.kind, p), at: `${root}/${p}`, entry: m.entries.get(p)! });
+                    if (!m.entries.get(p)!.type) assert.strictEqual(r.sha256, m.entries.get(p)!.sha256);
+                }
+                await applyFolderModes(t, root, m);
+                await applyFolderMtimes(t, src, root, m);
+                assert.deepStrictEqual(rsyncDifferences(src, root), []);
             } finally {
                 await t.close();
             }
