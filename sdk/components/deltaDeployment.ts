@@ -10,8 +10,9 @@ export type { OnDestroy, DeltaRecord, DeltaRecordSummary, RecordChange, RecordRo
 export interface DeltaDeploymentArgs {
     /**
      * Local directory (or single file) to deploy, relative to the Pulumi
-     * program or absolute. Required. Its files are hashed during preview;
-     * empty directories are not deployed.
+     * program or absolute. Required. Its files are hashed during preview.
+     * Symlinks (see `symlinks`), empty folders and folder modes are deployed
+     * as they are, as `rsync -a` would; hard links become separate files.
      */
     source: pulumi.Input<string>;
     /**

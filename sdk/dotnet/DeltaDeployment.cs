@@ -119,7 +119,7 @@ namespace PulumiDelta.Delta
         public Output<bool?> PreserveMtimes { get; private set; } = null!;
 
         /// <summary>
-        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         /// </summary>
         [Output("source")]
         public Output<string> Source { get; private set; } = null!;
@@ -272,7 +272,7 @@ namespace PulumiDelta.Delta
         public Input<bool>? PreserveMtimes { get; set; }
 
         /// <summary>
-        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         /// </summary>
         [Input("source", required: true)]
         public Input<string> Source { get; set; } = null!;

@@ -50,7 +50,7 @@ type DeltaDeployment struct {
 	Owner pulumi.StringPtrOutput `pulumi:"owner"`
 	// Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
 	PreserveMtimes pulumi.BoolPtrOutput `pulumi:"preserveMtimes"`
-	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
 	Source pulumi.StringOutput `pulumi:"source"`
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir pulumi.StringPtrOutput `pulumi:"stateDir"`
@@ -151,7 +151,7 @@ type deltaDeploymentArgs struct {
 	Owner *string `pulumi:"owner"`
 	// Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
 	PreserveMtimes *bool `pulumi:"preserveMtimes"`
-	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
 	Source string `pulumi:"source"`
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir *string `pulumi:"stateDir"`
@@ -187,7 +187,7 @@ type DeltaDeploymentArgs struct {
 	Owner pulumi.StringPtrInput
 	// Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
 	PreserveMtimes pulumi.BoolPtrInput
-	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
 	Source pulumi.StringInput
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir pulumi.StringPtrInput
@@ -371,7 +371,7 @@ func (o DeltaDeploymentOutput) PreserveMtimes() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *DeltaDeployment) pulumi.BoolPtrOutput { return v.PreserveMtimes }).(pulumi.BoolPtrOutput)
 }
 
-// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
 func (o DeltaDeploymentOutput) Source() pulumi.StringOutput {
 	return o.ApplyT(func(v *DeltaDeployment) pulumi.StringOutput { return v.Source }).(pulumi.StringOutput)
 }

@@ -90,7 +90,7 @@ type deltaFleetArgs struct {
 	PreserveMtimes *bool `pulumi:"preserveMtimes"`
 	// A canary and batches, ordered with `dependsOn`, so that a failed host halts every host behind it. Default: none (all hosts at once).
 	Rollout *FleetRollout `pulumi:"rollout"`
-	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
 	Source string `pulumi:"source"`
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir *string `pulumi:"stateDir"`
@@ -128,7 +128,7 @@ type DeltaFleetArgs struct {
 	PreserveMtimes pulumi.BoolPtrInput
 	// A canary and batches, ordered with `dependsOn`, so that a failed host halts every host behind it. Default: none (all hosts at once).
 	Rollout *FleetRolloutArgs
-	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+	// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
 	Source pulumi.StringInput
 	// Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
 	StateDir pulumi.StringPtrInput
