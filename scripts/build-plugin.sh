@@ -13,7 +13,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
 # ssh2's optional native parts (cpu-features, its .node binding) are left out: it falls back to JS.
-# Two bundles: the plugin, and the Construct half it loads on first use (the Pulumi SDK, slow to load).
+# Bundles: the plugin, the Construct half it loads on first use (the Pulumi SDK, slow to load), and a worker.
 bundle() {
     npx --no-install esbuild "$1" --bundle --platform=node --target=node20 --format=cjs --minify-syntax \
         --external:cpu-features --external:'*.node' --legal-comments=none --log-level=error \
@@ -21,6 +21,8 @@ bundle() {
 }
 bundle sdk/plugin/main.ts plugin.js
 bundle sdk/plugin/server/constructEntry.ts construct.js
+# Worker threads load their script by name from beside the bundle (large files are chunked on two threads).
+bundle sdk/manifest/chunkWorker.ts chunkWorker.js
 # The Pulumi SDK (used only to construct components) loads its vendored TypeScript from beside itself.
 cp -r node_modules/@pulumi/pulumi/vendor "$stage/vendor"
 cp provider/schema.json "$stage/schema.json"

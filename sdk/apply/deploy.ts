@@ -38,6 +38,8 @@ export interface DeployRequest {
      */
     previous?: Manifest;
     next: Manifest;
+    /** `previous`'s manifest digest as state recorded it (state may keep an abbreviated `previous`). Default: computed from `previous`. */
+    previousDigest?: string;
     /** Directories earlier deployments created (absolute). */
     createdDirs?: string[];
     /** Name used in progress lines. */
@@ -136,7 +138,7 @@ export async function deploy(t: Transport, req: DeployRequest): Promise<DeployRe
             const claimed = claimFromState(ledger, identity, req.previous, (p) => slotPath(req.previous!.kind, p), req.createdDirs ?? [], new Date().toISOString());
             if (claimed) say(`claimed ${claimed} path${claimed === 1 ? "" : "s"} that Pulumi's state says this resource deployed`);
             const mine = ledger.owners.get(identity.instance);
-            if (mine?.digest && mine.digest !== manifestDigest(req.previous)) {
+            if (mine?.digest && mine.digest !== (req.previousDigest ?? manifestDigest(req.previous))) {
                 say(`the host holds a later deployment of this resource (${mine.deployment}) than Pulumi's state; taking the host as it is`);
             }
         }

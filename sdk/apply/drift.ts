@@ -31,8 +31,8 @@ export interface DriftResult {
     known: boolean;
     /** Files whose content differs from what was deployed (whatever their mode): the host's version. */
     changed: DriftedFile[];
-    /** Files with the deployed content and another mode. */
-    modeChanged: { path: string; mode: number }[];
+    /** Files with the deployed content (its whole sha256, from the ledger) and another mode. */
+    modeChanged: { path: string; mode: number; sha256: string }[];
     /** Deployed files that are gone, or are no longer regular files (a folder or symlink stands there). */
     removed: string[];
     /** Files whose mtime moved but whose content and mode are as deployed: not drift. */
@@ -115,7 +115,7 @@ export async function detectDrift(t: Transport, req: DriftRequest): Promise<Drif
                 );
             }
             result.changed.push({ path: p, mode: s.stat!.mode, size: s.stat!.size, sha256: s.sha256, ...(s.linkTarget !== undefined ? { target: s.linkTarget } : {}) });
-        } else if (s.state === "mode") result.modeChanged.push({ path: p, mode: s.stat!.mode });
+        } else if (s.state === "mode") result.modeChanged.push({ path: p, mode: s.stat!.mode, sha256: queries[i].want.sha256 });
         if (s.state === "touched" || (s.state === "mode" && s.mtimeMoved)) result.touched++;
     });
     result.checked = slots.length;

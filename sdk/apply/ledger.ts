@@ -142,7 +142,7 @@ export function encodeLedger(l: Ledger): string {
             stamps.push(p.mtime, d);
         }
         const { instance: _instance, ...rest } = o;
-        owners[id] = { ...rest, manifest: encodeManifest({ kind: o.kind, entries }, 1), stamps: encodeNumbers(stamps), deployments };
+        owners[id] = { ...rest, manifest: encodeManifest({ kind: o.kind, entries }, { level: 1 }), stamps: encodeNumbers(stamps), deployments };
     }
     const stored: StoredLedger = { version: 1, destination: l.destination, lastOperation: l.lastOperation, owners, originals: encodePaths([...l.originals]), retired: [...l.retired] };
     return JSON.stringify(stored, null, 1) + "\n";

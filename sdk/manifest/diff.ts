@@ -1,9 +1,17 @@
 import { comparePaths } from "./manifest";
 import { Manifest, ManifestDelta, ManifestEntry } from "./types";
 
-/** Same content, mode and kind: nothing to deploy at that path. */
+/**
+ * Whether two hashes name the same content: equal, or one an abbreviation of
+ * the other (a large tree's manifest in state keeps a prefix of each hash).
+ */
+export function sameContent(a: string, b: string): boolean {
+    return a.length === b.length ? a === b : a.length < b.length ? b.startsWith(a) : a.startsWith(b);
+}
+
+/** Same content (see sameContent), mode and kind: nothing to deploy at that path. */
 export function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
-    return a.sha256 === b.sha256 && a.mode === b.mode && (a.type ?? "file") === (b.type ?? "file");
+    return sameContent(a.sha256, b.sha256) && a.mode === b.mode && (a.type ?? "file") === (b.type ?? "file");
 }
 
 /**

@@ -10,14 +10,19 @@ import { Manifest, ManifestEntry } from "./types";
  * per entry in path order: shared-prefix length with the previous path, the
  * rest of the path (UTF-8), mode, size (all varints) and the 32-byte sha256.
  *
- * `pdm2:` (a manifest with symlinks or folder entries) is the same but for the
- * mode varint, which becomes `mode * 4 + kind` (0 file, 1 symlink, 2
- * folder; two bytes either way for usual modes); a file goes on as before,
- * a symlink with its target's byte length and bytes, a folder with nothing
- * more. A manifest of files alone is still written as `pdm1:`, so that state
- * of such a tree stays readable by earlier versions.
+ * An abbreviated manifest (`pdma:`) has the hash length after the count and
+ * only that many leading bytes of each hash.
+ *
+ * `pdm2:` (a manifest with symlinks or folder entries) has the hash length
+ * after the count too (32, or fewer when abbreviated), and its mode varint
+ * is `mode * 4 + kind` (0 file, 1 symlink, 2 folder; two bytes either way
+ * for usual modes); a file goes on as before, a symlink with its target's
+ * byte length and bytes, a folder with nothing more. A manifest of files
+ * alone is still written as `pdm1:` (or `pdma:`), so that state of such a
+ * tree stays readable by earlier versions.
  */
 const MANIFEST_TAG = "pdm1:";
+const ABBREVIATED_TAG = "pdma:";
 const MANIFEST_TAG_V2 = "pdm2:";
 const KIND_CODE = { file: 0, symlink: 1, dir: 2 } as const;
 const PATHS_TAG = "pdp1:";
@@ -99,13 +104,27 @@ function unpack(tag: string, s: string, what: string): Buffer {
     return zlib.inflateRawSync(Buffer.from(s.slice(tag.length), "base64"));
 }
 
-/** `level`: deflate's; state keeps the default 9 (smallest), the host's ledger, written on every deployment, takes 1. */
-export function encodeManifest(m: Manifest, level = 9): string {
+export interface ManifestEncoding {
+    /** deflate's level: state keeps the default 9 (smallest), the host's ledger, written on every deployment, takes 1. */
+    level?: number;
+    /**
+     * Leading bytes of each sha256 kept (default all 32). Fewer make an
+     * abbreviated manifest, whose entries carry that prefix as their
+     * `sha256`: enough to tell a changed file (see `sameContent`), not to
+     * verify one.
+     */
+    hashBytes?: number;
+}
+
+export function encodeManifest(m: Manifest, options: ManifestEncoding = {}): string {
+    const hashBytes = options.hashBytes ?? 32;
+    if (!Number.isInteger(hashBytes) || hashBytes < 1 || hashBytes > 32) throw new Error(`hashBytes must be 1 to 32, got ${hashBytes}`);
     const w = new Writer();
     const paths = sortedPaths(m);
     const v2 = !onlyFiles(m);
     w.varint(m.kind === "file" ? 1 : 0);
     w.varint(paths.length);
+    if (v2 || hashBytes < 32) w.varint(hashBytes);
     let prev: Buffer = Buffer.alloc(0);
     for (const p of paths) {
         const e = m.entries.get(p)!;
@@ -125,16 +144,18 @@ export function encodeManifest(m: Manifest, level = 9): string {
             if (e.type === "dir") continue;
         }
         w.varint(e.size);
-        w.bytes(Buffer.from(e.sha256, "hex"));
+        w.bytes(Buffer.from(e.sha256.slice(0, 2 * hashBytes), "hex"));
     }
-    return pack(v2 ? MANIFEST_TAG_V2 : MANIFEST_TAG, w.done(), level);
+    return pack(v2 ? MANIFEST_TAG_V2 : hashBytes < 32 ? ABBREVIATED_TAG : MANIFEST_TAG, w.done(), options.level);
 }
 
 export function decodeManifest(s: string): Manifest {
-    const v2 = typeof s === "string" && s.startsWith(MANIFEST_TAG_V2);
-    const r = new Reader(v2 ? unpack(MANIFEST_TAG_V2, s, "the deployed manifest") : unpack(MANIFEST_TAG, s, "the deployed manifest"));
+    const tag = [MANIFEST_TAG_V2, ABBREVIATED_TAG].find((t) => typeof s === "string" && s.startsWith(t)) ?? MANIFEST_TAG;
+    const v2 = tag === MANIFEST_TAG_V2;
+    const r = new Reader(unpack(tag, s, "the deployed manifest"));
     const kind = r.varint() === 1 ? "file" : "dir";
     const count = r.varint();
+    const hashBytes = tag === MANIFEST_TAG ? 32 : r.varint();
     const entries = new Map<string, ManifestEntry>();
     let prev: Buffer = Buffer.alloc(0);
     for (let i = 0; i < count; i++) {
@@ -153,7 +174,7 @@ export function decodeManifest(s: string): Manifest {
             }
         }
         const size = r.varint();
-        const sha256 = r.bytes(32).toString("hex");
+        const sha256 = r.bytes(hashBytes).toString("hex");
         entries.set(prev.toString("utf8"), { mode, size, sha256 });
     }
     return { kind, entries };

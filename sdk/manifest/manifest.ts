@@ -60,7 +60,8 @@ export function comparePaths(a: string, b: string): number {
 }
 
 export function sortedPaths(m: Manifest): string[] {
-    return [...m.entries.keys()].sort(comparePaths);
+    // The default sort compares UTF-16 code units, as comparePaths does, without a call per comparison.
+    return [...m.entries.keys()].sort();
 }
 
 export interface BuildOptions {

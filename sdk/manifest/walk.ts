@@ -16,14 +16,14 @@ export interface WalkedFile {
     id: FileIdentity;
 }
 
-function walked(rel: string, abs: string, st: fs.BigIntStats): WalkedFile {
+function walked(rel: string, abs: string, st: fs.Stats): WalkedFile {
     return {
         path: rel,
         absPath: abs,
-        mode: Number(st.mode & 0o7777n),
-        size: Number(st.size),
-        mtimeMs: Number(st.mtimeMs),
-        id: { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs },
+        mode: st.mode & 0o7777,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        id: { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs },
     };
 }
 
@@ -79,9 +79,9 @@ export class SourceError extends Error {}
  */
 export function walkSource(source: string, isExcluded: PathMatcher, options: WalkOptions = {}): WalkResult {
     const policy = options.symlinks ?? "preserve";
-    let top: fs.BigIntStats;
+    let top: fs.Stats;
     try {
-        top = fs.statSync(source, { bigint: true });
+        top = fs.statSync(source);
     } catch (err) {
         throw new SourceError(`source ${JSON.stringify(source)} does not exist or cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a local directory or file, relative to the Pulumi program or absolute`);
     }
@@ -113,15 +113,16 @@ export function walkSource(source: string, isExcluded: PathMatcher, options: Wal
             refusals.push({ path: rel, shown: `${rel} -> ${target}`, why: 'a symlink (symlinks: "refuse"); or set symlinks to "preserve" or "follow"' });
             return false;
         }
-        let st: fs.BigIntStats;
+        let st: fs.Stats;
         try {
-            st = fs.statSync(abs, { bigint: true });
+            st = fs.statSync(abs);
         } catch {
             refusals.push({ path: rel, shown: `${rel} -> ${target}`, why: 'a symlink to nothing (symlinks: "follow"); or fix its target, or set symlinks to "preserve"' });
             return false;
         }
         if (st.isFile()) files.push(walked(rel, abs, st));
         else if (st.isDirectory()) {
+            // Number inodes, as the walk's stats are: a collision would need two inodes 2^53 apart on one device.
             if (open.has(`${st.dev}:${st.ino}`)) {
                 refusals.push({ path: rel, shown: `${rel} -> ${target}`, why: 'a symlink to a folder that holds it, a loop (symlinks: "follow"); or set symlinks to "preserve"' });
                 return false;
@@ -148,7 +149,7 @@ export function walkSource(source: string, isExcluded: PathMatcher, options: Wal
             visit(abs, rel);
             return true;
         }
-        const st = fs.lstatSync(abs, { bigint: true });
+        const st = fs.lstatSync(abs);
         if (st.isFile()) files.push(walked(rel, abs, st));
         else if (st.isDirectory()) visit(abs, rel);
         else if (st.isSymbolicLink()) return symlink(rel, abs);
@@ -159,10 +160,10 @@ export function walkSource(source: string, isExcluded: PathMatcher, options: Wal
         return true;
     };
     const visit = (dirAbs: string, dirRel: string): void => {
-        const st = list(dirAbs, () => fs.statSync(dirAbs, { bigint: true }));
+        const st = list(dirAbs, () => fs.statSync(dirAbs));
         const me = `${st.dev}:${st.ino}`;
         open.add(me);
-        const dir: WalkedDir | undefined = dirRel ? { path: dirRel, absPath: dirAbs, mode: Number(st.mode & 0o7777n), empty: true } : undefined;
+        const dir: WalkedDir | undefined = dirRel ? { path: dirRel, absPath: dirAbs, mode: st.mode & 0o7777, empty: true } : undefined;
         if (dir) dirs.push(dir);
         let listed = 0;
         // Names are read as UTF-8, which turns other bytes into U+FFFD; only a

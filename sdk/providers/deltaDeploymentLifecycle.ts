@@ -15,6 +15,13 @@ import {
 } from "./deltaDeploymentInputs";
 
 /**
+ * Bytes of each sha256 that state keeps for a tree above diffFileLimit: 64
+ * bits tell a changed file with a chance of 2^-64 of missing one in a
+ * preview, and deployments decide by the host's ledger, which keeps all 32.
+ */
+export const STATE_HASH_BYTES = 8;
+
+/**
  * The DeltaDeployment lifecycle in plain functions: the provider class
  * forwards to these, so its serialized form stays a few `require` lines.
  */
@@ -142,6 +149,7 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
             destination: news.destination,
             stateDir: news.stateDir,
             previous: previous ? manifest.decodeManifest(previous.deployed) : undefined,
+            previousDigest: previous?.manifestDigest,
             next,
             createdDirs: previous ? manifest.decodePaths(previous.createdDirs) : [],
             name: news.name,
@@ -169,7 +177,8 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
         lastDelta: { added: result.delta.added.length, changed: result.delta.changed.length, removed: result.delta.removed.length, bytesSent: result.bytesSent },
         // A deployment that changed nothing keeps the previous record.
         lastRecord: result.record ?? previous?.lastRecord ?? null,
-        deployed: manifest.encodeManifest(next),
+        // Above diffFileLimit state keeps 8 bytes of each hash: the engine logs and copies this value several times per preview, the host's ledger keeps the whole hashes.
+        deployed: manifest.encodeManifest(next, { hashBytes: news.files === undefined ? STATE_HASH_BYTES : 32 }),
         createdDirs: manifest.encodePaths(result.createdDirs),
         instanceId: instance,
     };

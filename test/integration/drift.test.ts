@@ -108,7 +108,7 @@ for (const kind of ["local", "ssh"] as const) {
                 assert.deepStrictEqual(found, {
                     known: true,
                     changed: [{ path: "a.txt", mode: 0o644, size: Buffer.byteLength(edited), sha256: sha(edited) }],
-                    modeChanged: [{ path: "d.sh", mode: 0o700 }],
+                    modeChanged: [{ path: "d.sh", mode: 0o700, sha256: sha(V1["d.sh"].content) }],
                     removed: ["b/c.txt"],
                     touched: 2,
                     checked: 6,

@@ -1,3 +1,4 @@
+import * as crypto from "crypto";
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -47,7 +48,23 @@ describe("the plugin's tarball (real engine)", function () {
         assert.ok(size < 8 * 1024 * 1024, `${size} bytes`);
         const listing = execFileSync("tar", ["-tvzf", tgz], { encoding: "utf8" });
         assert.match(listing, /^-rwxr-xr-x \S+ +\d+ \S+ \S+ \.\/pulumi-resource-delta$/m);
-        for (const f of ["./plugin.js", "./construct.js", "./schema.json", "./package.json"]) assert.ok(listing.includes(` ${f}\n`), f);
+        for (const f of ["./plugin.js", "./construct.js", "./chunkWorker.js", "./schema.json", "./package.json"]) assert.ok(listing.includes(` ${f}\n`), f);
+    });
+
+    it("carries the worker that chunks the second half of a large file, and it runs from the bundle", () => {
+        const unpacked = path.join(work, "worker");
+        fs.mkdirSync(unpacked);
+        execFileSync("tar", ["-xzf", pluginTarball(), "-C", unpacked]);
+        const data = path.join(work, "large.bin");
+        fs.writeFileSync(data, crypto.randomBytes(8 * 1024 * 1024));
+        // The plugin starts it by this name from beside plugin.js; without it large files are chunked on one thread.
+        const script = `const { Worker } = require("worker_threads");
+const w = new Worker(${JSON.stringify(path.join(unpacked, "chunkWorker.js"))}, { workerData: { path: ${JSON.stringify(data)}, start: 0, end: 8388608, params: { min: 16384, avg: 65536, max: 262144 } } });
+w.once("message", (c) => { console.log(JSON.stringify({ count: c.length, bytes: c.reduce((n, x) => n + x.length, 0) })); process.exit(0); });
+w.once("error", (e) => { console.error(e.message); process.exit(1); });`;
+        const out = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" })) as { count: number; bytes: number };
+        assert.strictEqual(out.bytes, 8 * 1024 * 1024);
+        assert.ok(out.count > 4, `${out.count} chunks`);
     });
 
     it("runs from a project's plugins.providers path, with nothing installed in the Pulumi home", async () => {

@@ -161,5 +161,10 @@ describe("faithful manifests: symlinks, folders", () => {
         const s = encodeManifest(mixed);
         assert.ok(s.startsWith("pdm2:"));
         assert.deepStrictEqual(decodeManifest(s), mixed);
+        // Above diffFileLimit state keeps a prefix of each file hash; links and folders carry none, so they read back whole.
+        const short = decodeManifest(encodeManifest(mixed, { hashBytes: 8 }));
+        assert.deepStrictEqual(short.entries.get("a.txt"), { mode: 0o644, size: 5, sha256: HELLO.slice(0, 16) });
+        assert.deepStrictEqual([...short.entries].filter(([p]) => p !== "a.txt"), [...mixed.entries].filter(([p]) => p !== "a.txt"));
+        assert.deepStrictEqual(diffManifests(short, mixed), { added: [], changed: [], removed: [], unchanged: 4 });
     });
 });

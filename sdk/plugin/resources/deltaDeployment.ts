@@ -132,7 +132,7 @@ async function readHost(ctx: ResourceContext, outputs: PlainObject): Promise<Pla
         ctx.log(`${ctx.name}: a deployment of ${lifecycle.where(legacy)} is in progress or was interrupted; drift not checked, run pulumi refresh again after the next pulumi up`, "warning");
         return outputs;
     }
-    const drift = driftFrom(found, deployed);
+    const drift = driftFrom(found);
     const out: PlainObject = { ...outputs };
     // From what was deployed each time, so a host set right again by hand shows no drift.
     if (outputs.files && typeof outputs.files === "object") out.files = filesWithDrift(manifest.toFileMap(deployed), drift);

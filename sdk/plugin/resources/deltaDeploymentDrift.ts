@@ -39,10 +39,10 @@ export function driftNote(d: Drift | undefined, delta: ManifestDelta): string {
 }
 
 /** The drift the host shows now, in the outputs' shape: content changes and mode changes together, each with what the host holds. */
-export function driftFrom(found: Pick<DriftResult, "changed" | "modeChanged" | "removed">, deployed: Manifest): Drift {
+export function driftFrom(found: Pick<DriftResult, "changed" | "modeChanged" | "removed">): Drift {
     const changed = [
         ...found.changed.map((c) => ({ path: c.path, mode: c.mode, sha256: c.sha256, ...(c.target !== undefined ? { target: c.target } : {}) })),
-        ...found.modeChanged.map((c) => ({ path: c.path, mode: c.mode, sha256: deployed.entries.get(c.path)?.sha256 ?? "" })),
+        ...found.modeChanged.map((c) => ({ path: c.path, mode: c.mode, sha256: c.sha256 })),
     ].sort((a, b) => (a.path < b.path ? -1 : 1));
     return { changed, removed: [...found.removed].sort() };
 }
