@@ -1,5 +1,5 @@
 import * as path from "path";
-import { diffManifests, Manifest, ManifestDelta, manifestDigest, sourcePath } from "../manifest";
+import { diffManifests, foldersOf, Manifest, ManifestDelta, manifestDigest, sourcePath } from "../manifest";
 import { stageFile } from "./stageFile";
 import { LargeFileIndex } from "./chunkIndex";
 import type { Transport } from "../transport";
@@ -17,6 +17,7 @@ import { ProgressMeter } from "./progress";
 import { hashOnHost, lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "./records";
 import { STATS_IN_FLIGHT } from "./hostCheck";
 import { describeDriftPlan, DriftPlan, planDriftRepair, RepairedPath, verifyTakenOver } from "./recheck";
+import { applyFolderModes, applyFolderMtimes, MtimeFrom, planFolders, setMtimesFrom, touchedFolders, TreeError } from "./tree";
 
 /** Files below this size go many at a time; larger ones a few at a time, each with many writes in flight. */
 const SMALL_FILE = 1024 * 1024;
@@ -68,6 +69,8 @@ export interface DeployRequest {
      * Default: none.
      */
     drifted?: string[];
+    /** Keep the source's mtimes on files, symlinks and the folders the delta touched. Default: true. */
+    preserveMtimes?: boolean;
 }
 
 export interface DeployResult {
@@ -202,7 +205,14 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
     const files = new HostFiles(t, sameFs);
     const index = new LargeFileIndex(t, layout);
     const puts = [...delta.added, ...delta.changed];
-    const putBytes = puts.reduce((n, p) => n + next.entries.get(p)!.size, 0);
+    const typeOf = (m: Manifest | undefined, p: string) => (m?.kind === "file" ? undefined : m?.entries.get(p)?.type);
+    // Files and symlinks are staged and renamed into place; folders are made (or given their mode) where they go.
+    const stagedPuts = puts.filter((p) => typeOf(next, p) !== "dir");
+    const filePuts = stagedPuts.filter((p) => typeOf(next, p) === undefined);
+    const dirPuts = puts.filter((p) => typeOf(next, p) === "dir");
+    const prevFolders = previous ? foldersOf(previous) : new Map<string, number>();
+    const nextFolders = foldersOf(next);
+    const putBytes = filePuts.reduce((n, p) => n + next.entries.get(p)!.size, 0);
     const need = putBytes + (sameFs ? 0 : puts.reduce((n, p) => n + (previous?.entries.get(p)?.size ?? 0), 0) + [...handEdited.values()].reduce((n, h) => n + h.size, 0));
     if (need > destFs.availableBytes) {
         throw new DeployError(
@@ -212,6 +222,7 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
     }
 
     const createdNow: string[] = [];
+    const replacedDirsDone: string[] = [];
     let bytesSent = 0;
     const ops: JournalOp[] = [];
     let journal: Journal | undefined;
@@ -222,30 +233,47 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         // create are journaled first, so a run killed from here on leaves
         // nothing the next one cannot take away.
         const parents = new Set(puts.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
-        const levels = foldersByDepth([...parents, path.posix.dirname(staging)]);
-        const existing = new Set<string>();
-        await forEachLimit(levels.flat(), STATS_IN_FLIGHT, async (dir) => {
-            if (await t.stat(dir)) existing.add(dir);
-        });
+        const levels = foldersByDepth([...parents, ...dirPuts.map((p) => targetPath(destination, next.kind, p)), path.posix.dirname(staging)]);
+        // A folder path where the host has a symlink or file that this delta takes away (a link retargeted into a real folder) is made after the removals.
+        const replacedByFolder = (abs: string) => {
+            if (next.kind !== "dir" || !abs.startsWith(destination + "/")) return false;
+            const rel = abs.slice(destination.length + 1);
+            const before = previous?.entries.get(rel);
+            return before !== undefined && before.type !== "dir" && nextFolders.has(rel);
+        };
+        let folderPlan;
+        try {
+            folderPlan = await planFolders(t, destination, levels.flat(), replacedByFolder);
+            // What is removed is never reached through a symlink either (a deployed folder someone replaced by a link elsewhere).
+            const removedParents = new Set(delta.removed.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
+            await planFolders(t, destination, foldersByDepth(removedParents).flat().filter((d) => d.startsWith(destination + "/")), () => false);
+        } catch (err) {
+            if (err instanceof TreeError) throw new DeployError(err.message);
+            throw err;
+        }
+        const existing = folderPlan.existing;
+        const folderMode = (abs: string) => (next.kind === "dir" && abs.startsWith(destination + "/") ? nextFolders.get(abs.slice(destination.length + 1)) ?? 0o755 : 0o755);
+        const deferred = new Set(folderPlan.deferred);
         const keptDir = handEdited.size ? handEditedPath(layout, id) : undefined;
-        journal = { version: 1, id, destination, staging, sameFs, ops: [], createdDirs: levels.flat().filter((d) => !existing.has(d)), ...(keptDir ? { handEdited: keptDir } : {}) };
+        journal = { version: 1, id, destination, staging, sameFs, ops: [], createdDirs: [...folderPlan.create, ...folderPlan.deferred], ...(keptDir ? { handEdited: keptDir } : {}) };
         await writeJournal(t, layout, journal);
         await enterPhase("upload");
         createdNow.push(...(await files.ensureDir(staging, 0o700)));
         // Folders level by level, each level's many at a time: a parent is always made before its children.
         for (const level of levels) {
             await forEachLimit(
-                level.filter((d) => !existing.has(d)),
+                level.filter((d) => !existing.has(d) && !deferred.has(d)),
                 COMMITS_IN_FLIGHT,
                 async (dir) => {
-                    createdNow.push(...(await files.ensureDir(dir)));
+                    // A folder entry is made with its mode (less the umask: applied exactly after the puts), so a 0700 folder never shows wider.
+                    createdNow.push(...(await files.ensureDir(dir, folderMode(dir))));
                 },
             );
         }
-        const freshDirs = new Set(createdNow);
-        const meter = new ProgressMeter(req.name ?? destination, puts.length, putBytes, req.log, req.progressIntervalMs);
+        const freshDirs = new Set([...createdNow, ...deferred]);
+        const meter = new ProgressMeter(req.name ?? destination, filePuts.length, putBytes, req.log, req.progressIntervalMs);
         const staged = new Map<string, string>();
-        puts.forEach((p, i) => staged.set(p, `${staging}/${i}`));
+        stagedPuts.forEach((p, i) => staged.set(p, `${staging}/${i}`));
         const send = async (p: string) => {
             const e = next.entries.get(p)!;
             const src = sourcePath(req.source, next.kind, p);
@@ -269,14 +297,27 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
             bytesSent += got.bytesSent;
             meter.file();
         };
+        const linkPuts = stagedPuts.filter((p) => typeOf(next, p) === "symlink");
         await Promise.all([
-            forEachLimit(puts.filter((p) => next.entries.get(p)!.size < SMALL_FILE), SMALL_FILES_IN_FLIGHT, send),
-            forEachLimit(puts.filter((p) => next.entries.get(p)!.size >= SMALL_FILE), LARGE_FILES_IN_FLIGHT, send),
+            forEachLimit(filePuts.filter((p) => next.entries.get(p)!.size < SMALL_FILE), SMALL_FILES_IN_FLIGHT, send),
+            forEachLimit(filePuts.filter((p) => next.entries.get(p)!.size >= SMALL_FILE), LARGE_FILES_IN_FLIGHT, send),
+            forEachLimit(linkPuts, COMMITS_IN_FLIGHT, (p) => t.symlink(next.entries.get(p)!.target ?? "", staged.get(p)!)),
         ]);
         meter.finish();
+        // mtimes on the staged copies: a rename keeps them, so each path shows with its source's time from the first instant.
+        if (req.preserveMtimes !== false) {
+            await setMtimesFrom(
+                t,
+                stagedPuts.map((p): MtimeFrom => ({ localPath: sourcePath(req.source, next.kind, p), at: staged.get(p)!, symlink: typeOf(next, p) === "symlink" })),
+            );
+        }
         // Owned before the rename, so a file never shows at the destination with the wrong owner.
         const own = req.ownership;
-        if (own && (own.owner !== undefined || own.group !== undefined)) await forEachLimit(puts, COMMITS_IN_FLIGHT, (p) => t.chown(staged.get(p)!, own.owner, own.group));
+        if (own && (own.owner !== undefined || own.group !== undefined)) {
+            await forEachLimit(stagedPuts, COMMITS_IN_FLIGHT, (p) => t.chown(staged.get(p)!, own.owner, own.group));
+            // The folders it made under the destination too (not staging's, not the state root's).
+            await forEachLimit(createdNow.filter((d) => d.startsWith(destination + "/") || d === destination), COMMITS_IN_FLIGHT, (d) => t.chown(d, own.owner, own.group));
+        }
         // validate with {staged}: the staged copy of a single file, before anything moves.
         if (next.kind === "file" && puts.length === 1) await validateStaged(t, hooks, staged.get(puts[0])!);
 
@@ -287,30 +328,56 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         }
 
         // 2. Decide what each target's current content needs: a stat per target, skipped inside new folders.
-        const putOps = puts.map((p) => ({ op: "put" as const, target: targetPath(destination, next.kind, p), slot: slotPath(next.kind, p), staged: staged.get(p)!, saved: null as "backup" | "original" | null }));
+        const putOps = stagedPuts.map((p) => ({ op: "put" as const, target: targetPath(destination, next.kind, p), slot: slotPath(next.kind, p), staged: staged.get(p)!, saved: null as "backup" | "original" | null }));
+        // Folders this deployment put files or links where: removed (empty, once their content is gone) in the commit, before the puts.
+        const replacedDirs: string[] = [];
         await forEachLimit(putOps, STATS_IN_FLIGHT, async (op) => {
             if (freshDirs.has(path.posix.dirname(op.target))) return;
             const st = await t.stat(op.target);
             if (!st) return;
-            if (st.kind !== "file") {
-                throw new DeployError(`cannot replace ${op.target} on ${t.host}: it is a ${st.kind}, not a file; move it away or exclude the path`);
+            if (st.kind === "dir" && next.kind === "dir" && prevFolders.has(op.slot) && !nextFolders.has(op.slot)) {
+                replacedDirs.push(op.target);
+                return;
+            }
+            if (st.kind !== "file" && st.kind !== "symlink") {
+                throw new DeployError(`cannot replace ${op.target} on ${t.host}: it is a ${st.kind}, not a file or symlink; move it away or exclude the path`);
             }
             // A path pulumi-delta deployed (whoever owns it) is never saved as an original; its original, if any, is saved already.
             op.saved = ledger.paths.has(op.slot) || ledger.originals.has(op.slot) ? "backup" : "original";
         });
-        ops.push(...putOps);
+        // Removals first, so that a folder or symlink path they free can take what the puts bring.
         for (const p of delta.removed) {
+            if (typeOf(previous, p) === "dir") continue; // folders: after the commit, and only when empty
             const slot = slotPath(next.kind, p);
             ops.push({ op: "remove", target: targetPath(destination, next.kind, p), slot, restoresOriginal: ledger.originals.has(slot) });
         }
+        // A file or symlink that becomes a folder: taken away like a removal (kept in backup/ until the commit).
+        for (const p of dirPuts) {
+            const before = previous?.entries.get(p);
+            if (!before || before.type === "dir") continue;
+            ops.push({ op: "remove", target: targetPath(destination, next.kind, p), slot: slotPath(next.kind, p), restoresOriginal: false });
+        }
+        const removeCount = ops.length;
+        ops.push(...putOps);
 
         planned = ops;
         // 3. Commit under the journal.
-        journal = { version: 1, id, destination, staging, sameFs, ops, createdDirs: createdNow, ...(keptDir ? { handEdited: keptDir } : {}) };
+        const lateDirs = folderPlan.deferred;
+        journal = {
+            version: 1,
+            id,
+            destination,
+            staging,
+            sameFs,
+            ops,
+            createdDirs: [...createdNow, ...lateDirs],
+            ...(replacedDirs.length ? { removedDirs: replacedDirs } : {}),
+            ...(keptDir ? { handEdited: keptDir } : {}),
+        };
         await writeJournal(t, layout, journal);
         await enterPhase("journal");
         // Paths are independent, so their moves run many at a time; the journal undoes any subset.
-        await forEachLimit(ops, COMMITS_IN_FLIGHT, async (op) => {
+        const commitOp = async (op: JournalOp) => {
             if (op.op === "put") {
                 if (op.saved) await files.keepCopy(op.target, op.saved === "backup" ? backupPath(layout, op.slot) : `${layout.originals}/${op.slot}`);
                 await t.rename(op.staged, op.target);
@@ -319,18 +386,37 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
                 await files.move(op.target, backupPath(layout, op.slot), `${backupPath(layout, op.slot)}.tmp-${id}`);
                 if (op.restoresOriginal) await files.move(`${layout.originals}/${op.slot}`, op.target, `${path.posix.dirname(op.target)}/.${path.posix.basename(op.target)}.pulumi-delta-${id}`);
             }
-        });
+        };
+        await forEachLimit(ops.slice(0, removeCount), COMMITS_IN_FLIGHT, commitOp);
+        // Folders that files or links replace, deepest first: empty now unless someone else put files there.
+        for (const d of [...replacedDirs].sort((a, b) => b.split("/").length - a.split("/").length)) {
+            const left = await t.readdir(d);
+            if (left.length) {
+                throw new DeployError(`cannot replace folder ${d} on ${t.host} with a ${typeOf(next, d.slice(destination.length + 1)) ?? "file"}: it holds ${left.length} path${left.length === 1 ? "" : "s"} pulumi-delta did not deploy (${left.slice(0, 5).join(", ")}); move them away`);
+            }
+            await t.rmdir(d);
+            replacedDirsDone.push(d);
+        }
+        // Folders where a symlink or file was, parents first.
+        for (const d of lateDirs) createdNow.push(...(await files.ensureDir(d, folderMode(d))));
+        if (lateDirs.length && own && (own.owner !== undefined || own.group !== undefined)) await forEachLimit(lateDirs, COMMITS_IN_FLIGHT, (d) => t.chown(d, own.owner, own.group));
+        await forEachLimit(ops.slice(removeCount), COMMITS_IN_FLIGHT, commitOp);
+        // Folder entries: their modes (new ones were made with it, but a umask may have taken bits away).
+        await applyFolderModes(t, destination, next, { only: dirPuts });
         await enterPhase("commit");
         const committed = journal;
         await runInPlaceHooks(t, hooks, () => undoJournal(t, layout, committed), (line) => req.log?.(`${req.name ?? req.destination}: ${line}`));
         // The ledger is the commit point: once it names this deployment, recovery finishes the journal instead of undoing it.
+        const becameDirs = new Set(dirPuts.map((p) => slotPath(next.kind, p)));
         for (const op of ops) {
-            if (op.op === "remove") settlement.removed.set(op.slot, { restoredOriginal: op.restoresOriginal });
+            if (op.op === "remove" && !becameDirs.has(op.slot)) settlement.removed.set(op.slot, { restoredOriginal: op.restoresOriginal });
         }
+        for (const p of delta.removed) if (typeOf(previous, p) === "dir") settlement.removed.set(slotPath(next.kind, p), { restoredOriginal: false });
         await forEachLimit(putOps, STATS_IN_FLIGHT, async (op) => {
             settlement.puts.set(op.slot, { mtime: (await t.stat(op.target))?.mtime ?? 0, savedOriginal: op.saved === "original" });
         });
         const allDirs = new Set([...createdBefore, ...createdNow.filter((d) => d !== staging && !d.startsWith(staging + "/"))]);
+        for (const d of replacedDirsDone) allDirs.delete(d);
         settleDeployment(ledger, me, claim, next, slotOf, { ...settlement, dirs: [...allDirs] });
         ledgerWritten = true;
         await writeLedger(t, layout, ledger);
@@ -365,14 +451,36 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
     };
     const allCreated = new Set(ledger.owners.get(me.instance)?.dirs ?? []);
     const bookkeeping = async () => {
+        const removedDirEntries = delta.removed.filter((p) => typeOf(previous, p) === "dir");
+        let gone: string[] = [];
         if (delta.removed.length) {
-            const candidates = [...allCreated].filter((d) => delta.removed.some((p) => targetPath(destination, next.kind, p).startsWith(d + "/")));
-            const gone = await files.removeEmptyDirs(candidates);
+            const inTree = (d: string) => next.kind === "dir" && d.startsWith(destination + "/") && nextFolders.has(d.slice(destination.length + 1));
+            const removedTargets = delta.removed.map((p) => targetPath(destination, next.kind, p));
+            // Folders this resource made that held what was removed, or were removed folder entries; never one the new tree still has.
+            const candidates = [...allCreated].filter((d) => !inTree(d) && removedTargets.some((r) => r === d || r.startsWith(d + "/")));
+            gone = await files.removeEmptyDirs(candidates);
+            const kept = candidates.filter((d) => !gone.includes(d));
+            for (const d of kept.sort()) {
+                const left = await t.readdir(d).catch(() => [] as string[]);
+                if (left.length) req.log?.(`${req.name ?? destination}: kept folder ${d} on ${t.host}: it holds ${left.length} path${left.length === 1 ? "" : "s"} pulumi-delta did not deploy (${left.slice(0, 5).join(", ")}${left.length > 5 ? ", …" : ""})`);
+            }
+            // A folder entry that is gone from the manifest but still a folder of the tree went back to the default mode.
+            await forEachLimit(
+                removedDirEntries.filter((p) => nextFolders.has(p)),
+                COMMITS_IN_FLIGHT,
+                (p) => t.chmod(targetPath(destination, next.kind, p), nextFolders.get(p)!),
+            );
             if (gone.length) {
                 for (const d of gone) allCreated.delete(d);
                 ledger.owners.get(me.instance)!.dirs = [...allCreated].sort();
                 await writeLedger(t, layout, ledger);
             }
+        }
+        if (req.preserveMtimes !== false && next.kind === "dir") {
+            const rel = (abs: string) => (abs === destination ? "" : abs.startsWith(destination + "/") ? abs.slice(destination.length + 1) : undefined);
+            const dirsChanged = [...createdNow, ...gone, ...replacedDirsDone].map(rel).filter((r): r is string => r !== undefined);
+            const touched = [...touchedFolders([...puts, ...delta.removed], dirsChanged)].filter((r) => r === "" || nextFolders.has(r));
+            await applyFolderMtimes(t, req.source, destination, next, touched);
         }
         await index.afterCommit(previous, next, delta, destination, (line) => req.log?.(`${req.name ?? destination}: ${line}`));
         req.log?.(

@@ -11,6 +11,7 @@ import { acquireLock } from "./lock";
 import { recoverDestination } from "./recovery";
 import { forEachLimit } from "./pool";
 import { hashOnHost, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "./records";
+import { foldersNotReal } from "./tree";
 
 export type OnDestroy = "restore" | "remove" | "retain";
 export const ON_DESTROY_VALUES: readonly OnDestroy[] = ["restore", "remove", "retain"];
@@ -88,10 +89,17 @@ export async function destroy(t: Transport, req: DestroyRequest): Promise<Destro
         const files = new HostFiles(t, a.fsid !== undefined && a.fsid === b?.fsid);
         const ops: RemoveOp[] = [];
         if (req.onDestroy !== "retain") {
+            // Never through a symlink: what sits under a deployed folder that is a link on the host now stays, named in the log.
+            const notReal = kind === "dir" ? await foldersNotReal(t, req.destination, mine.map(targetOf)) : [];
+            for (const d of notReal) say(`left what is under ${d} on ${t.host}: it is no longer a real folder (a symlink?), and pulumi-delta never acts through one`);
+            const reachable = (target: string) => !notReal.some((d) => target.startsWith(d + "/"));
             await forEachLimit(mine, 32, async (slot) => {
                 const target = targetOf(slot);
+                if (!reachable(target)) return;
                 const restoresOriginal = req.onDestroy === "restore" && ledger.originals.has(slot);
-                if (restoresOriginal || (await t.stat(target))?.kind === "file") ops.push({ op: "remove", target, slot, restoresOriginal });
+                const st = restoresOriginal ? undefined : await t.stat(target);
+                // Files and symlinks go back like files; folders are removed below, once empty.
+                if (restoresOriginal || st?.kind === "file" || (st?.kind === "symlink" && ledger.paths.get(slot)?.entry.type === "symlink")) ops.push({ op: "remove", target, slot, restoresOriginal });
             });
             ops.sort((x, y) => comparePaths(x.target, y.target));
         }
@@ -143,6 +151,12 @@ export async function destroy(t: Transport, req: DestroyRequest): Promise<Destro
         }
         const dirs = record?.dirs ?? [];
         const removedDirs = new Set(req.onDestroy === "retain" ? [] : await files.removeEmptyDirs(dirs));
+        if (req.onDestroy !== "retain") {
+            for (const d of dirs.filter((x) => !removedDirs.has(x)).sort()) {
+                const left = await t.readdir(d).catch(() => [] as string[]);
+                if (left.length) say(`kept folder ${d} on ${t.host}: it holds ${left.length} path${left.length === 1 ? "" : "s"} pulumi-delta did not deploy (${left.slice(0, 5).join(", ")}${left.length > 5 ? ", …" : ""})`);
+            }
+        }
         ledger.owners.delete(me.instance);
         ledger.retire(me.instance);
         handOverDirs(ledger, me.instance, dirs.filter((d) => !removedDirs.has(d)), targetOf);

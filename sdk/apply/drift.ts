@@ -22,6 +22,8 @@ export interface DriftedFile {
     mode: number;
     size: number;
     sha256: string;
+    /** For a symlink: its target text on the host. */
+    target?: string;
 }
 
 export interface DriftResult {
@@ -112,7 +114,7 @@ export async function detectDrift(t: Transport, req: DriftRequest): Promise<Drif
                     `failed to hash ${queries[i].target} on ${t.host}: the host has neither openssl nor sha256sum, and the file (${s.stat!.size} bytes) is too large to read back; install openssl or coreutils there`,
                 );
             }
-            result.changed.push({ path: p, mode: s.stat!.mode, size: s.stat!.size, sha256: s.sha256 });
+            result.changed.push({ path: p, mode: s.stat!.mode, size: s.stat!.size, sha256: s.sha256, ...(s.linkTarget !== undefined ? { target: s.linkTarget } : {}) });
         } else if (s.state === "mode") result.modeChanged.push({ path: p, mode: s.stat!.mode, sha256: queries[i].want.sha256 });
         if (s.state === "touched" || (s.state === "mode" && s.mtimeMoved)) result.touched++;
     });

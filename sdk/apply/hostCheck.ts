@@ -1,5 +1,5 @@
 import * as crypto from "crypto";
-import type { ManifestEntry } from "../manifest";
+import { linkSha256, ManifestEntry } from "../manifest";
 import type { RemoteStat, Transport } from "../transport";
 import { forEachLimit } from "./pool";
 
@@ -19,7 +19,10 @@ const READ_BACK_LIMIT = 64 * 1024 * 1024;
  * - `touched`: the mtime moved but the content hashes the same, and the mode matches;
  * - `mode`: the same content, another mode;
  * - `content`: other content (whatever the mode);
- * - `missing`: nothing there, or no longer a regular file.
+ * - `missing`: nothing there, or no longer a path of the entry's kind (a regular file, a symlink, a folder).
+ *
+ * A symlink's content is its target text (readlink, never followed); a
+ * folder has only a mode, and its mtime is never drift.
  */
 export type HostState = "same" | "touched" | "mode" | "content" | "missing";
 
@@ -31,6 +34,8 @@ export interface HostFileState {
     sha256?: string;
     /** The mtime differs from the one recorded at commit (or none was recorded). */
     mtimeMoved: boolean;
+    /** For a symlink entry found as a symlink: its target text on the host. */
+    linkTarget?: string;
 }
 
 /** One path to check: where it is, what it should hold, and the mtime the host gave it at commit (undefined when unknown: the content is then hashed). */
@@ -93,6 +98,21 @@ export async function checkHostFiles(t: Transport, queries: readonly HostFileQue
     await forEachLimit(queries, STATS_IN_FLIGHT, async (q, i) => {
         counts.stats++;
         const st = await t.stat(q.target);
+        if (q.want.type === "dir") {
+            out[i] = st?.kind !== "dir" ? { state: "missing", stat: st, mtimeMoved: false } : { state: st.mode === q.want.mode ? "same" : "mode", stat: st, sha256: q.want.sha256, mtimeMoved: false };
+            return;
+        }
+        if (q.want.type === "symlink") {
+            if (st?.kind !== "symlink") {
+                out[i] = { state: "missing", stat: st, mtimeMoved: false };
+                return;
+            }
+            const linkTarget = await t.readlink(q.target);
+            const sha256 = linkSha256(linkTarget);
+            const mtimeMoved = q.committedMtime === undefined || st.mtime !== q.committedMtime;
+            out[i] = sha256 === q.want.sha256 ? { state: mtimeMoved ? "touched" : "same", stat: st, sha256, mtimeMoved } : { state: "content", stat: st, sha256, mtimeMoved, linkTarget };
+            return;
+        }
         const v = judgeByStat(st, q, options.describe);
         if (v === "hash") toHash.push({ i, st: st! });
         else out[i] = v;

@@ -44,21 +44,31 @@ export class HostFiles {
         return created;
     }
 
-    /** Keeps a copy of `from` at `to`, leaving `from` in place. */
+    /** Keeps a copy of `from` at `to`, leaving `from` in place. A symlink is copied as a symlink (never its target). */
     async keepCopy(from: string, to: string): Promise<void> {
         await this.ensureDir(path.posix.dirname(to), 0o700);
         if (await this.t.stat(to)) await this.t.unlink(to);
+        // link(2) names the symlink itself on Linux; a copy would read through it.
         if (this.sameFs) await this.t.link(from, to);
-        else await this.t.copyFile(from, to);
+        else await this.copy(from, to);
     }
 
     /** Moves `from` to `to`, replacing `to` atomically; `tempNearTo` is a free name on `to`'s filesystem. */
     async move(from: string, to: string, tempNearTo: string): Promise<void> {
         await this.ensureDir(path.posix.dirname(to), 0o700);
         if (this.sameFs) return this.t.rename(from, to);
-        await this.t.copyFile(from, tempNearTo);
+        if (await this.t.stat(tempNearTo)) await this.t.unlink(tempNearTo);
+        await this.copy(from, tempNearTo);
         await this.t.rename(tempNearTo, to);
         await this.t.unlink(from);
+    }
+
+    /** A file's bytes, or a symlink's text (with its mtime), across filesystems. */
+    private async copy(from: string, to: string): Promise<void> {
+        const st = await this.t.stat(from);
+        if (st?.kind !== "symlink") return this.t.copyFile(from, to);
+        await this.t.symlink(await this.t.readlink(from), to);
+        await this.t.setMtimes([{ path: to, mtime: st.mtime, symlink: true }]);
     }
 
     async exists(p: string): Promise<boolean> {

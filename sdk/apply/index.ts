@@ -18,3 +18,5 @@ export type { OwnerId } from "./ledger";
 export { detectDrift } from "./drift";
 export type { DriftRequest, DriftResult, DriftedFile } from "./drift";
 export type { DriftKind, RepairedPath } from "./recheck";
+export { applyFolderModes, applyFolderMtimes, deepestFirst, foldersNotReal, localMtime, placeEntry, planFolders, setMtimesFrom, touchedFolders, TreeError } from "./tree";
+export type { FolderPlan, MtimeFrom, PlaceRequest, PlaceResult } from "./tree";

@@ -36,6 +36,8 @@ export interface Journal {
     ops: JournalOp[];
     /** Directories this deployment created, to remove again if it is undone. */
     createdDirs: string[];
+    /** Folders this deployment removed to put a file or symlink at their path (empty by then), made again if it is undone. */
+    removedDirs?: string[];
     /** The folder holding the hand-edited versions of drifted files this deployment rewrites (kept once it commits, removed if it is undone). */
     handEdited?: string;
 }
@@ -63,34 +65,40 @@ function tempNear(target: string, id: string): string {
  */
 export async function undoJournal(t: Transport, layout: HostLayout, j: Journal): Promise<void> {
     const files = new HostFiles(t, j.sameFs);
-    for (const op of [...j.ops].reverse()) {
-        if (op.op === "put") {
-            const done = !(await files.exists(op.staged));
-            const keptAt = op.saved === "backup" ? backupPath(layout, op.slot) : `${layout.originals}/${op.slot}`;
-            if (done) {
-                if (op.saved && (await files.exists(keptAt))) await files.move(keptAt, op.target, tempNear(op.target, j.id));
-                else if (!op.saved && (await files.exists(op.target))) await t.unlink(op.target);
-            } else if (op.saved === "original" && (await files.exists(keptAt))) {
-                // The target still holds its original; the copy in originals/ was only a precaution.
-                await t.unlink(keptAt);
-            }
-        } else {
-            const backup = backupPath(layout, op.slot);
-            const original = `${layout.originals}/${op.slot}`;
-            if (!(await files.exists(backup))) {
-                // Nothing was taken away (the target was already gone), but an original may have been moved in: put it back.
-                if (op.restoresOriginal && !(await files.exists(original)) && (await files.exists(op.target))) {
-                    await files.move(op.target, original, `${layout.originals}/.tmp-${j.id}`);
-                }
-                continue;
-            }
-            if (op.restoresOriginal && !(await files.exists(original)) && (await files.exists(op.target))) {
-                await files.move(op.target, original, `${layout.originals}/.tmp-${j.id}`);
-            }
-            await files.move(backup, op.target, tempNear(op.target, j.id));
+    // Puts first, then the folders they needed, then what the removals took: a folder made where a symlink was must be gone before the link comes back.
+    const reversed = [...j.ops].reverse();
+    for (const op of reversed) {
+        if (op.op !== "put") continue;
+        const done = !(await files.exists(op.staged));
+        const keptAt = op.saved === "backup" ? backupPath(layout, op.slot) : `${layout.originals}/${op.slot}`;
+        if (done) {
+            if (op.saved && (await files.exists(keptAt))) await files.move(keptAt, op.target, tempNear(op.target, j.id));
+            else if (!op.saved && (await files.exists(op.target))) await t.unlink(op.target);
+        } else if (op.saved === "original" && (await files.exists(keptAt))) {
+            // The target still holds its original; the copy in originals/ was only a precaution.
+            await t.unlink(keptAt);
         }
     }
     await files.removeEmptyDirs(j.createdDirs);
+    for (const d of [...(j.removedDirs ?? [])].sort((a, b) => a.split("/").length - b.split("/").length)) {
+        if (!(await files.exists(d))) await t.mkdirp(d);
+    }
+    for (const op of reversed) {
+        if (op.op === "put") continue;
+        const backup = backupPath(layout, op.slot);
+        const original = `${layout.originals}/${op.slot}`;
+        if (!(await files.exists(backup))) {
+            // Nothing was taken away (the target was already gone), but an original may have been moved in: put it back.
+            if (op.restoresOriginal && !(await files.exists(original)) && (await files.exists(op.target))) {
+                await files.move(op.target, original, `${layout.originals}/.tmp-${j.id}`);
+            }
+            continue;
+        }
+        if (op.restoresOriginal && !(await files.exists(original)) && (await files.exists(op.target))) {
+            await files.move(op.target, original, `${layout.originals}/.tmp-${j.id}`);
+        }
+        await files.move(backup, op.target, tempNear(op.target, j.id));
+    }
     if (j.handEdited) {
         await t.removeTree(j.handEdited);
         await t.rmdir(layout.drift).catch(() => undefined); // stays while earlier deployments' versions are in it

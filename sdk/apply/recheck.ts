@@ -96,7 +96,7 @@ export async function planDriftRepair(t: Transport, ledger: Ledger, claim: Claim
             continue;
         }
         const st = s.stat!;
-        if (want && st.mode === want.mode && st.size === want.size) {
+        if (want && !want.type && st.mode === want.mode && st.size === want.size) {
             counts.hashes += s.sha256 === undefined ? 1 : 0;
             if ((s.sha256 ?? (await hostSha256(t, target, st.size))) === want.sha256) {
                 leave.add(k);
@@ -106,7 +106,8 @@ export async function planDriftRepair(t: Transport, ledger: Ledger, claim: Claim
             }
         }
         if (want) put.add(k);
-        plan.repairs.set(slot, { path: k, drift: s.state, target, size: st.size });
+        // A folder's hand-edited state is only its mode: nothing to keep aside.
+        plan.repairs.set(slot, { path: k, drift: s.state, target, size: st.kind === "dir" ? undefined : st.size });
     }
     const added = new Set(delta.added);
     const changed = new Set(delta.changed);

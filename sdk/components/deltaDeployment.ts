@@ -10,8 +10,9 @@ export type { OnDestroy, DeltaRecord, DeltaRecordSummary, RecordChange, RecordRo
 export interface DeltaDeploymentArgs {
     /**
      * Local directory (or single file) to deploy, relative to the Pulumi
-     * program or absolute. Required. Its files are hashed during preview;
-     * empty directories are not deployed.
+     * program or absolute. Required. Its files are hashed during preview.
+     * Symlinks (see `symlinks`), empty folders and folder modes are deployed
+     * as they are, as `rsync -a` would; hard links become separate files.
      */
     source: pulumi.Input<string>;
     /**
@@ -98,8 +99,8 @@ export interface DeltaDeploymentArgs {
      * deployed files, e.g. "root" or "www-data". Set on each staged file
      * before it is renamed into place, so a file never appears with another
      * owner. Changing it re-owns every deployed file. Needs root (connect as
-     * root or use `become`). Folders the deployment creates are not changed.
-     * Default: the user that writes the files (root with `become`).
+     * root or use `become`). Also set on the folders the deployment creates
+     * (and on folder entries); folders already there keep their owner. Default: the user that writes the files (root with `become`).
      */
     owner?: pulumi.Input<string>;
     /** Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group. */
@@ -146,6 +147,22 @@ export interface DeltaDeploymentArgs {
      * counts and is removed. Default: 3.
      */
     keepReleases?: pulumi.Input<number>;
+    /**
+     * What a symlink under `source` becomes. "preserve": a symlink with the
+     * same target text (as `rsync -a`); a retargeted link is a change the
+     * preview shows. "follow": what it points at, a file or a folder (as
+     * `rsync -L`); a dangling link or a loop is refused. "refuse": the
+     * preview fails listing every symlink. Writing on the host never follows
+     * a symlink. Default: "preserve".
+     */
+    symlinks?: pulumi.Input<"preserve" | "follow" | "refuse">;
+    /**
+     * Keep files', symlinks' and folders' mtimes as in the source (whole
+     * seconds), so the host's tree compares equal under `rsync -a`. An mtime
+     * alone is never a change. false: files get the time they were written.
+     * Default: true.
+     */
+    preserveMtimes?: pulumi.Input<boolean>;
 }
 
 /** Default for {@link DeltaDeploymentArgs.diffFileLimit}. */

@@ -113,13 +113,19 @@ namespace PulumiDelta.Delta
         public Output<PulumiDelta.Delta.OnDestroy> OnDestroy { get; private set; } = null!;
 
         /// <summary>
-        /// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
+        /// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
         /// </summary>
         [Output("owner")]
         public Output<string?> Owner { get; private set; } = null!;
 
         /// <summary>
-        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        /// Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
+        /// </summary>
+        [Output("preserveMtimes")]
+        public Output<bool?> PreserveMtimes { get; private set; } = null!;
+
+        /// <summary>
+        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         /// </summary>
         [Output("source")]
         public Output<string> Source { get; private set; } = null!;
@@ -135,6 +141,12 @@ namespace PulumiDelta.Delta
         /// </summary>
         [Output("strategy")]
         public Output<PulumiDelta.Delta.Strategy?> Strategy { get; private set; } = null!;
+
+        /// <summary>
+        /// What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -&gt; &lt;target&gt;"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        /// </summary>
+        [Output("symlinks")]
+        public Output<string?> Symlinks { get; private set; } = null!;
 
         /// <summary>
         /// Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
@@ -266,13 +278,19 @@ namespace PulumiDelta.Delta
         public Input<PulumiDelta.Delta.OnDestroy>? OnDestroy { get; set; }
 
         /// <summary>
-        /// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
+        /// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
         /// </summary>
         [Input("owner")]
         public Input<string>? Owner { get; set; }
 
         /// <summary>
-        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        /// Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
+        /// </summary>
+        [Input("preserveMtimes")]
+        public Input<bool>? PreserveMtimes { get; set; }
+
+        /// <summary>
+        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         /// </summary>
         [Input("source", required: true)]
         public Input<string> Source { get; set; } = null!;
@@ -288,6 +306,12 @@ namespace PulumiDelta.Delta
         /// </summary>
         [Input("strategy")]
         public Input<PulumiDelta.Delta.Strategy>? Strategy { get; set; }
+
+        /// <summary>
+        /// What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -&gt; &lt;target&gt;"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        /// </summary>
+        [Input("symlinks")]
+        public Input<string>? Symlinks { get; set; }
 
         [Input("takeOverFrom")]
         private InputList<string>? _takeOverFrom;
@@ -313,7 +337,9 @@ namespace PulumiDelta.Delta
             HookTimeout = 60;
             KeepReleases = 3;
             OnDestroy = PulumiDelta.Delta.OnDestroy.Restore;
+            PreserveMtimes = true;
             Strategy = PulumiDelta.Delta.Strategy.InPlace;
+            Symlinks = "preserve";
         }
         public static new DeltaDeploymentArgs Empty => new DeltaDeploymentArgs();
     }

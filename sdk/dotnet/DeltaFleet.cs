@@ -135,10 +135,16 @@ namespace PulumiDelta.Delta
         public Input<PulumiDelta.Delta.OnDestroy>? OnDestroy { get; set; }
 
         /// <summary>
-        /// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
+        /// User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
         /// </summary>
         [Input("owner")]
         public Input<string>? Owner { get; set; }
+
+        /// <summary>
+        /// Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
+        /// </summary>
+        [Input("preserveMtimes")]
+        public Input<bool>? PreserveMtimes { get; set; }
 
         /// <summary>
         /// A canary and batches, ordered with `dependsOn`, so that a failed host halts every host behind it. Default: none (all hosts at once).
@@ -147,7 +153,7 @@ namespace PulumiDelta.Delta
         public Inputs.FleetRolloutArgs? Rollout { get; set; }
 
         /// <summary>
-        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        /// Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         /// </summary>
         [Input("source", required: true)]
         public Input<string> Source { get; set; } = null!;
@@ -163,6 +169,12 @@ namespace PulumiDelta.Delta
         /// </summary>
         [Input("strategy")]
         public Input<PulumiDelta.Delta.Strategy>? Strategy { get; set; }
+
+        /// <summary>
+        /// What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -&gt; &lt;target&gt;"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        /// </summary>
+        [Input("symlinks")]
+        public Input<string>? Symlinks { get; set; }
 
         [Input("takeOverFrom")]
         private InputList<string>? _takeOverFrom;
@@ -188,7 +200,9 @@ namespace PulumiDelta.Delta
             HookTimeout = 60;
             KeepReleases = 3;
             OnDestroy = PulumiDelta.Delta.OnDestroy.Restore;
+            PreserveMtimes = true;
             Strategy = PulumiDelta.Delta.Strategy.InPlace;
+            Symlinks = "preserve";
         }
         public static new DeltaFleetArgs Empty => new DeltaFleetArgs();
     }

@@ -1,5 +1,5 @@
 import { comparePaths } from "./manifest";
-import { Manifest, ManifestDelta } from "./types";
+import { Manifest, ManifestDelta, ManifestEntry } from "./types";
 
 /**
  * Whether two hashes name the same content: equal, or one an abbreviation of
@@ -9,8 +9,15 @@ export function sameContent(a: string, b: string): boolean {
     return a.length === b.length ? a === b : a.length < b.length ? b.startsWith(a) : a.startsWith(b);
 }
 
+/** Same content (see sameContent), mode and kind: nothing to deploy at that path. */
+export function sameEntry(a: ManifestEntry, b: ManifestEntry): boolean {
+    return sameContent(a.sha256, b.sha256) && a.mode === b.mode && (a.type ?? "file") === (b.type ?? "file");
+}
+
 /**
- * What turns `from` into `to`. A change of mode alone is a change. Between two
+ * What turns `from` into `to`. A change of mode alone is a change, and so is
+ * a change of kind (file, symlink, folder) or of a symlink's target; an
+ * mtime is not in a manifest, so it never is. Between two
  * single-file manifests the one file is compared whatever its name, since
  * both land at the same destination path.
  */
@@ -20,14 +27,14 @@ export function diffManifests(from: Manifest | undefined, to: Manifest): Manifes
     if (from?.kind === "file" && to.kind === "file" && old.size === 1 && to.entries.size === 1) {
         const [[, a]] = [...old];
         const [[name, b]] = [...to.entries];
-        if (sameContent(a.sha256, b.sha256) && a.mode === b.mode) delta.unchanged = 1;
+        if (sameEntry(a, b)) delta.unchanged = 1;
         else delta.changed.push(name);
         return delta;
     }
     for (const [p, e] of to.entries) {
         const before = old.get(p);
         if (!before) delta.added.push(p);
-        else if (!sameContent(before.sha256, e.sha256) || before.mode !== e.mode) delta.changed.push(p);
+        else if (!sameEntry(before, e)) delta.changed.push(p);
         else delta.unchanged++;
     }
     for (const p of old.keys()) if (!to.entries.has(p)) delta.removed.push(p);

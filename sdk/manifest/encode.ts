@@ -1,5 +1,5 @@
 import * as zlib from "zlib";
-import { comparePaths, sortedPaths } from "./manifest";
+import { comparePaths, dirEntry, linkEntry, onlyFiles, sortedPaths } from "./manifest";
 import { Manifest, ManifestEntry } from "./types";
 
 /**
@@ -9,11 +9,22 @@ import { Manifest, ManifestEntry } from "./types";
  * Manifest layout (before raw deflate and base64): kind byte, entry count, then
  * per entry in path order: shared-prefix length with the previous path, the
  * rest of the path (UTF-8), mode, size (all varints) and the 32-byte sha256.
+ *
  * An abbreviated manifest (`pdma:`) has the hash length after the count and
  * only that many leading bytes of each hash.
+ *
+ * `pdm2:` (a manifest with symlinks or folder entries) has the hash length
+ * after the count too (32, or fewer when abbreviated), and its mode varint
+ * is `mode * 4 + kind` (0 file, 1 symlink, 2 folder; two bytes either way
+ * for usual modes); a file goes on as before, a symlink with its target's
+ * byte length and bytes, a folder with nothing more. A manifest of files
+ * alone is still written as `pdm1:` (or `pdma:`), so that state of such a
+ * tree stays readable by earlier versions.
  */
 const MANIFEST_TAG = "pdm1:";
 const ABBREVIATED_TAG = "pdma:";
+const MANIFEST_TAG_V2 = "pdm2:";
+const KIND_CODE = { file: 0, symlink: 1, dir: 2 } as const;
 const PATHS_TAG = "pdp1:";
 const NUMBERS_TAG = "pdn1:";
 
@@ -110,33 +121,58 @@ export function encodeManifest(m: Manifest, options: ManifestEncoding = {}): str
     if (!Number.isInteger(hashBytes) || hashBytes < 1 || hashBytes > 32) throw new Error(`hashBytes must be 1 to 32, got ${hashBytes}`);
     const w = new Writer();
     const paths = sortedPaths(m);
+    const v2 = !onlyFiles(m);
     w.varint(m.kind === "file" ? 1 : 0);
     w.varint(paths.length);
-    if (hashBytes < 32) w.varint(hashBytes);
+    if (v2 || hashBytes < 32) w.varint(hashBytes);
     let prev: Buffer = Buffer.alloc(0);
     for (const p of paths) {
         const e = m.entries.get(p)!;
         const cur = Buffer.from(p, "utf8");
         writePath(w, prev, cur);
         prev = cur;
-        w.varint(e.mode);
+        if (!v2) {
+            w.varint(e.mode);
+        } else {
+            w.varint(e.mode * 4 + KIND_CODE[e.type ?? "file"]);
+            if (e.type === "symlink") {
+                const target = Buffer.from(e.target ?? "", "utf8");
+                w.varint(target.length);
+                w.bytes(target);
+                continue;
+            }
+            if (e.type === "dir") continue;
+        }
         w.varint(e.size);
         w.bytes(Buffer.from(e.sha256.slice(0, 2 * hashBytes), "hex"));
     }
-    return pack(hashBytes < 32 ? ABBREVIATED_TAG : MANIFEST_TAG, w.done(), options.level);
+    return pack(v2 ? MANIFEST_TAG_V2 : hashBytes < 32 ? ABBREVIATED_TAG : MANIFEST_TAG, w.done(), options.level);
 }
 
 export function decodeManifest(s: string): Manifest {
-    const abbreviated = typeof s === "string" && s.startsWith(ABBREVIATED_TAG);
-    const r = new Reader(unpack(abbreviated ? ABBREVIATED_TAG : MANIFEST_TAG, s, "the deployed manifest"));
+    const tag = [MANIFEST_TAG_V2, ABBREVIATED_TAG].find((t) => typeof s === "string" && s.startsWith(t)) ?? MANIFEST_TAG;
+    const v2 = tag === MANIFEST_TAG_V2;
+    const r = new Reader(unpack(tag, s, "the deployed manifest"));
     const kind = r.varint() === 1 ? "file" : "dir";
     const count = r.varint();
-    const hashBytes = abbreviated ? r.varint() : 32;
+    const hashBytes = tag === MANIFEST_TAG ? 32 : r.varint();
     const entries = new Map<string, ManifestEntry>();
     let prev: Buffer = Buffer.alloc(0);
     for (let i = 0; i < count; i++) {
         prev = readPath(r, prev);
-        const mode = r.varint();
+        let mode = r.varint();
+        if (v2) {
+            const code = mode % 4;
+            mode = Math.floor(mode / 4);
+            if (code === KIND_CODE.symlink) {
+                entries.set(prev.toString("utf8"), linkEntry(r.bytes(r.varint()).toString("utf8")));
+                continue;
+            }
+            if (code === KIND_CODE.dir) {
+                entries.set(prev.toString("utf8"), dirEntry(mode));
+                continue;
+            }
+        }
         const size = r.varint();
         const sha256 = r.bytes(hashBytes).toString("hex");
         entries.set(prev.toString("utf8"), { mode, size, sha256 });

@@ -8,6 +8,7 @@ export { HashCache, defaultCacheDir } from "./hashCache";
 export type { FileIdentity } from "./hashCache";
 export { storeManifest, loadStoredManifest } from "./manifestStore";
 export { walkSource, SourceError } from "./walk";
-export type { WalkedFile, WalkResult } from "./walk";
+export { SYMLINK_POLICIES } from "./walk";
+export type { WalkedFile, WalkedLink, WalkedDir, WalkResult, WalkOptions, SymlinkPolicy } from "./walk";
 export * from "./chunking";
 export { encodeChunks, decodeChunks, loadChunks, storeChunks } from "./chunkStore";

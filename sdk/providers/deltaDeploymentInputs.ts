@@ -2,7 +2,7 @@ import * as path from "path";
 import { DeltaRecord, DeltaRecordSummary, ON_DESTROY_VALUES, OnDestroy, pathsOverlap, STAGED } from "../apply";
 import { RELEASE } from "../apply/releases/hooks";
 import { ConnectionSecrets, isUnknown, joinSecrets, PublicConnection, validateConnection } from "../connection";
-import { Manifest, ManifestEntry, parseFileMapValue, validateExclude } from "../manifest";
+import { Manifest, ManifestEntry, parseFileMapValue, SYMLINK_POLICIES, SymlinkPolicy, validateExclude } from "../manifest";
 
 /** What the DeltaDeployment dynamic resource receives (plain values). */
 export interface DeltaDeploymentProviderInputs {
@@ -42,7 +42,11 @@ export interface DeltaDeploymentProviderInputs {
     strategy?: Strategy;
     /** With strategy "releases": how many releases stay on the host, the live one included. Default: 3. */
     keepReleases?: number;
-    /** path → "<octal mode> sha256:<hex>" */
+    /** What a symlink under the source becomes. Default: "preserve". */
+    symlinks?: SymlinkPolicy;
+    /** Keep the source's mtimes on the host. Default: true. */
+    preserveMtimes?: boolean;
+    /** path → "<octal mode> sha256:<hex>", "link -> <target>" or "<octal mode> dir" */
     files?: Record<string, string>;
     manifestDigest: string;
     fileCount: number;
@@ -146,6 +150,12 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
     }
     for (const f of validateStrategy(news)) fail(f.property, f.reason);
     for (const reason of validateExclude(news.exclude)) fail("exclude", reason);
+    if (news.symlinks !== undefined && news.symlinks !== null && !isUnknown(news.symlinks) && !SYMLINK_POLICIES.includes(news.symlinks)) {
+        fail("symlinks", `symlinks must be one of ${SYMLINK_POLICIES.map(show).join(", ")}, got ${show(news.symlinks)}; omit it to deploy symlinks as symlinks ("preserve")`);
+    }
+    if (news.preserveMtimes !== undefined && news.preserveMtimes !== null && !isUnknown(news.preserveMtimes) && typeof news.preserveMtimes !== "boolean") {
+        fail("preserveMtimes", `preserveMtimes must be true or false, got ${show(news.preserveMtimes)}; omit it to keep the source's mtimes`);
+    }
     if (news.takeOverFrom !== undefined && news.takeOverFrom !== null && !isUnknown(news.takeOverFrom)) {
         const bad = Array.isArray(news.takeOverFrom) ? news.takeOverFrom.filter((s) => !isUnknown(s) && (typeof s !== "string" || !/^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/.test(s))) : [news.takeOverFrom];
         if (bad.length) fail("takeOverFrom", `takeOverFrom must list stacks as "project/stack" or "org/project/stack", e.g. ["site/staging"], got ${bad.map(show).join(", ")}`);
@@ -193,8 +203,9 @@ export function manifestFromInputs(news: Pick<DeltaDeploymentProviderInputs, "ki
     const entries = new Map<string, ManifestEntry>();
     for (const [p, v] of Object.entries(news.files ?? {})) {
         const parsed = parseFileMapValue(v);
-        if (!parsed) throw new Error(`files[${show(p)}] in the resource inputs is ${show(v)}, not "<mode> sha256:<hex>"; this state was not written by pulumi-delta`);
-        entries.set(p, { ...parsed, size: sizeOf ? sizeOf(p) : 0 });
+        if (!parsed) throw new Error(`files[${show(p)}] in the resource inputs is ${show(v)}, not "<mode> sha256:<hex>", "link -> <target>" or "<mode> dir"; this state was not written by pulumi-delta`);
+        // A link's size is its target's length and a folder's 0, both known from the value itself.
+        entries.set(p, parsed.type ? parsed : { ...parsed, size: sizeOf ? sizeOf(p) : 0 });
     }
     return { kind: news.kind, entries };
 }

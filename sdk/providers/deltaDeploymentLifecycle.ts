@@ -120,7 +120,7 @@ export function newManifest(news: Inputs, withSizes: boolean): manifest.Manifest
     if (news.files) return manifestFromInputs(news, withSizes ? sizeReader(news) : undefined);
     const stored = manifest.loadStoredManifest(news.manifestDigest);
     if (stored) return stored;
-    const rebuilt = manifest.buildManifest(news.source, news.exclude ?? []);
+    const rebuilt = manifest.buildManifest(news.source, news.exclude ?? [], { symlinks: news.symlinks ?? undefined });
     const digest = manifest.manifestDigest(rebuilt);
     if (digest !== news.manifestDigest) {
         throw new Error(`source ${news.source} changed after the preview hashed it (manifest ${news.manifestDigest}, now ${digest}); run pulumi up again`);
@@ -168,6 +168,7 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
             identity: identityOf(news, instance),
             takeOverFrom: news.takeOverFrom ?? undefined,
             drifted: run.drifted,
+            preserveMtimes: news.preserveMtimes ?? true,
         });
         // Files the delta did not touch still carry the old owner: a changed owner or group applies to every deployed file.
         const before = previous ? ownershipOf(previous) : undefined;

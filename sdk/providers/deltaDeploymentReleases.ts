@@ -62,6 +62,7 @@ export async function deployAsRelease(c: ReleaseContext): Promise<{ result: rele
         name: news.name,
         log: c.log,
         progressIntervalMs: apply.progressIntervalMs(process.env),
+        preserveMtimes: news.preserveMtimes ?? true,
     });
     return { result };
 }

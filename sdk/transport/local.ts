@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { AccountIdCache } from "./accountIds";
-import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
+import { ByteRange, ExecOptions, ExecResult, FsSpace, MtimeItem, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 const COPY_BUFFER = 1024 * 1024;
 
@@ -226,6 +226,34 @@ export class LocalTransport implements Transport {
             await fh?.close();
         }
         return hash.digest("hex");
+    }
+
+    async symlink(target: string, p: string): Promise<void> {
+        try {
+            await fs.promises.symlink(target, p);
+        } catch (err) {
+            this.fail("create symlink", p, err);
+        }
+    }
+
+    async readlink(p: string): Promise<string> {
+        try {
+            return await fs.promises.readlink(p);
+        } catch (err) {
+            this.fail("read symlink", p, err);
+        }
+    }
+
+    async setMtimes(items: readonly MtimeItem[]): Promise<void> {
+        const now = Date.now() / 1000;
+        for (const it of items) {
+            try {
+                // lutimes sets a link's own times and a file's or folder's as utimes would.
+                await fs.promises.lutimes(it.path, now, it.mtime);
+            } catch (err) {
+                this.fail("set the mtime of", it.path, err);
+            }
+        }
     }
 
     async chmod(p: string, mode: number): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ExecOptions, ExecResult } from "./types";
+import type { ExecOptions, ExecResult, MtimeItem } from "./types";
 
 /**
  * Shell snippets the transports run on a host. They exist once so that SSH,
@@ -123,4 +123,19 @@ export function chownFailure(code: number | null, output: string, owner: string 
     if (code === NO_GETENT) return `the host has no getent to look up group ${JSON.stringify(group)}; give the group's numeric id instead`;
     if (code === NO_SUCH_GROUP) return `no such group ${JSON.stringify(group)} on the host; create it there or set group to an existing group`;
     return output.trim() || `chown exited with code ${code}`;
+}
+
+/**
+ * Sets mtimes with `touch -h -m -d @<seconds>` (GNU and busybox touch), one
+ * command per distinct time, all of them in one script that stops at the
+ * first failure: `-h` sets a symlink's own time, `-m` leaves atimes alone.
+ */
+export function touchScript(items: readonly MtimeItem[]): string {
+    const byTime = new Map<number, string[]>();
+    for (const it of items) {
+        const list = byTime.get(it.mtime) ?? [];
+        list.push(shQuote(it.path));
+        byTime.set(it.mtime, list);
+    }
+    return [...byTime].map(([t, paths]) => `touch -h -m -d @${Math.floor(t)} -- ${paths.join(" ")}`).join(" && ");
 }

@@ -16,8 +16,13 @@ import { FatalDialError, greetingFailure, isFinal, refused, tapGreeting, Unreach
 import { HostHasher } from "./hostHasher";
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
 import { AccountIdCache } from "./accountIds";
-import { hashManyByExec, parseSha256, sha256Script } from "./shell";
-import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
+import { hashManyByExec, parseSha256, sha256Script, touchScript } from "./shell";
+import { ByteRange, ExecOptions, ExecResult, FsSpace, MtimeItem, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
+
+/** setstat requests in flight for mtimes. */
+const MTIMES_IN_FLIGHT = 64;
+/** Links per `touch -h` command when the server lacks lsetstat. */
+const TOUCH_BATCH = 500;
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
 const WRITE_SIZE = 261120;
@@ -627,6 +632,43 @@ export class SshTransport implements Transport {
 
     async chmod(p: string, mode: number): Promise<void> {
         await sftpCall<void>((cb) => this.sftp.chmod(p, mode, cb)).catch((e) => this.fail("chmod", p, e));
+    }
+
+    async symlink(target: string, p: string): Promise<void> {
+        // ssh2 swaps the arguments for OpenSSH's sftp-server, which reads them in the other order.
+        await sftpCall<void>((cb) => this.sftp.symlink(target, p, cb)).catch((e) => this.fail("create symlink", p, e));
+    }
+
+    async readlink(p: string): Promise<string> {
+        return sftpCall<string>((cb) => this.sftp.readlink(p, cb)).catch((e) => this.fail("read symlink", p, e));
+    }
+
+    /**
+     * Files and folders by SFTP setstat, many in flight. Links: setstat
+     * follows them, so by `lsetstat@openssh.com` (OpenSSH 8.0 and later) or,
+     * without it, by `touch -h` in one shell command per batch.
+     */
+    async setMtimes(items: readonly MtimeItem[]): Promise<void> {
+        const now = Math.floor(Date.now() / 1000);
+        const lset = this.hasExtension("lsetstat@openssh.com");
+        const direct = items.filter((it) => !it.symlink || lset);
+        const touched = items.filter((it) => it.symlink && !lset);
+        let next = 0;
+        const worker = async () => {
+            while (next < direct.length) {
+                const it = direct[next++];
+                const attrs = { atime: now, mtime: it.mtime };
+                await sftpCall<void>((cb) => (it.symlink ? this.sftp.ext_openssh_lsetstat(it.path, attrs, cb) : this.sftp.setstat(it.path, attrs, cb))).catch((e) =>
+                    this.fail("set the mtime of", it.path, e),
+                );
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(MTIMES_IN_FLIGHT, direct.length) }, worker));
+        for (let i = 0; i < touched.length; i += TOUCH_BATCH) {
+            const batch = touched.slice(i, i + TOUCH_BATCH);
+            const r = await this.exec(touchScript(batch));
+            if (r.code !== 0) this.fail("set the mtime of", batch.length === 1 ? batch[0].path : `${batch[0].path} and ${batch.length - 1} more`, (r.stderr || r.stdout).trim() || `touch exited with code ${r.code}`);
+        }
     }
 
     /** Through `chown` on the host: SFTP's setstat takes numeric ids only, and names must resolve there. */

@@ -1,7 +1,7 @@
 import * as crypto from "crypto";
 import * as path from "path";
-import { chownFailure, chownScript, hashManyByExec, parseSha256, sha256Script, shQuote } from "./shell";
-import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
+import { chownFailure, chownScript, hashManyByExec, parseSha256, sha256Script, shQuote, touchScript } from "./shell";
+import { ByteRange, ExecOptions, ExecResult, FsSpace, MtimeItem, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 
 /** Privileged scripts running at once: OpenSSH allows 10 channels per connection (MaxSessions), SFTP and hooks need some. */
 const BATCHES_IN_FLIGHT = 3;
@@ -49,6 +49,9 @@ const KINDS: Record<number, RemoteStat["kind"]> = { 0o100000: "file", 0o040000: 
  * still changes atomically. Server-side range copies (large-file patching)
  * are off: large files are sent whole.
  */
+/** Paths per `touch` script. */
+const TOUCH_BATCH = 500;
+
 export class SudoTransport implements Transport {
     readonly host: string;
     private readonly queue: Op[] = [];
@@ -247,6 +250,23 @@ export class SudoTransport implements Transport {
     async copyFile(from: string, to: string): Promise<void> {
         // -p keeps owner and mode: an original copied back across filesystems returns as it was.
         await this.must("copy", `${from} to ${to}`, `cp -p --reflink=auto -T ${shQuote(from)} ${shQuote(to)}`);
+    }
+
+    async symlink(target: string, p: string): Promise<void> {
+        await this.must("create symlink", p, `ln -s -T -- ${shQuote(target)} ${shQuote(p)}`);
+    }
+
+    async readlink(p: string): Promise<string> {
+        // A marker after the text keeps a trailing newline of the target.
+        const out = await this.must("read symlink", p, `readlink -- ${shQuote(p)} && echo .`);
+        return out.replace(/\n\.\n?$/, "");
+    }
+
+    async setMtimes(items: readonly MtimeItem[]): Promise<void> {
+        for (let i = 0; i < items.length; i += TOUCH_BATCH) {
+            const batch = items.slice(i, i + TOUCH_BATCH);
+            await this.must("set the mtime of", batch.length === 1 ? batch[0].path : `${batch[0].path} and ${batch.length - 1} more`, touchScript(batch));
+        }
     }
 
     async chmod(p: string, mode: number): Promise<void> {

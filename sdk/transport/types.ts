@@ -8,6 +8,15 @@ export interface RemoteStat {
     mtime: number;
 }
 
+/** One path whose mtime {@link Transport.setMtimes} sets. */
+export interface MtimeItem {
+    path: string;
+    /** Whole seconds since the epoch. */
+    mtime: number;
+    /** The path is a symlink: its own mtime is set, never its target's. */
+    symlink?: boolean;
+}
+
 /** Free room on the filesystem holding a path. */
 export interface FsSpace {
     /** Bytes an unprivileged writer may still use. */
@@ -79,6 +88,15 @@ export interface Transport {
     /** Copies a file on the host without sending its bytes over the wire when the host can. */
     copyFile(from: string, to: string): Promise<void>;
     chmod(path: string, mode: number): Promise<void>;
+    /** Creates a symlink at `path` holding the text `target` (never resolved); fails when something is at `path`. */
+    symlink(target: string, path: string): Promise<void>;
+    /** The text of the symlink at `path`. */
+    readlink(path: string): Promise<string>;
+    /**
+     * Sets the mtime of each path, never through a final symlink (a symlink
+     * item's own time; a file's or folder's directly), many at a time.
+     */
+    setMtimes(items: readonly MtimeItem[]): Promise<void>;
     /**
      * Sets a path's owner and/or group (names or numeric ids, resolved on
      * the host; a symlink itself, not its target). Throws a TransportError

@@ -58,7 +58,9 @@ describe("exclude (gitignore semantics)", () => {
     for (const [what, exclude, expected] of cases) {
         it(`${what}: ${JSON.stringify(exclude)}`, () => {
             assert.deepStrictEqual(validateExclude(exclude), []);
-            assert.deepStrictEqual(sortedPaths(buildManifest(dir, exclude, { cache: false })), expected);
+            // Files only: a folder the patterns empty is deployed as an empty folder (as rsync -a --exclude leaves it), which is not what these cases check.
+            const m = buildManifest(dir, exclude, { cache: false });
+            assert.deepStrictEqual(sortedPaths(m).filter((p) => !m.entries.get(p)!.type), expected);
         });
     }
 });

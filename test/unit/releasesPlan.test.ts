@@ -11,17 +11,17 @@ const m = (entries: Record<string, ManifestEntry>): Manifest => ({ kind: "dir", 
 
 describe("planRelease", () => {
     const current = m({ "a.txt": e("a"), "b.txt": e("b"), "bin/run": e("c"), "gone.txt": e("d") });
-    const cases: [string, Manifest | undefined, Manifest, boolean, { link: string[]; copy: string[]; send: string[] }][] = [
-        ["the first release sends everything", undefined, m({ "b.txt": e("b"), "a.txt": e("a") }), false, { link: [], copy: [], send: ["a.txt", "b.txt"] }],
+    const cases: [string, Manifest | undefined, Manifest, boolean, { link: string[]; copy: string[]; send: string[]; symlinks: string[] }][] = [
+        ["the first release sends everything", undefined, m({ "b.txt": e("b"), "a.txt": e("a") }), false, { link: [], copy: [], send: ["a.txt", "b.txt"], symlinks: [] }],
         [
             "unchanged files are linked, changed and new ones sent, a mode change copied, a removed file is simply absent",
             current,
             m({ "a.txt": e("a"), "b.txt": e("x"), "bin/run": e("c", 0o755), "new.txt": e("n") }),
             false,
-            { link: ["a.txt"], copy: ["bin/run"], send: ["b.txt", "new.txt"] },
+            { link: ["a.txt"], copy: ["bin/run"], send: ["b.txt", "new.txt"], symlinks: [] },
         ],
-        ["an owner change copies every unchanged file (a link would re-own the live one)", current, m({ "a.txt": e("a"), "b.txt": e("x") }), true, { link: [], copy: ["a.txt"], send: ["b.txt"] }],
-        ["same hash but another size is sent", current, m({ "a.txt": e("a", 0o644, 11) }), false, { link: [], copy: [], send: ["a.txt"] }],
+        ["an owner change copies every unchanged file (a link would re-own the live one)", current, m({ "a.txt": e("a"), "b.txt": e("x") }), true, { link: [], copy: ["a.txt"], send: ["b.txt"], symlinks: [] }],
+        ["same hash but another size is sent", current, m({ "a.txt": e("a", 0o644, 11) }), false, { link: [], copy: [], send: ["a.txt"], symlinks: [] }],
     ];
     for (const [name, cur, next, ownerChanged, want] of cases) it(name, () => assert.deepStrictEqual(planRelease(cur, next, ownerChanged), want));
 });

@@ -81,6 +81,15 @@ describe("validateInputs", () => {
             [{ property: "stateDir", reason: `stateDir "/srv/www/site/.state" and destination "/srv/www/site" overlap; keep deployment metadata outside what services read, e.g. "/var/lib/pulumi-delta"` }],
         ],
         ["connection problems name the connection", { ...good, connection: { host: "h", port: -1 } }, [{ property: "connection", reason: "connection.port must be a TCP port between 1 and 65535, got -1" }]],
+        ["every symlinks policy and both mtime settings", { ...good, symlinks: "follow", preserveMtimes: false }, []],
+        [
+            "a symlinks policy and a preserveMtimes that are not",
+            { ...good, symlinks: "keep" as never, preserveMtimes: "yes" as never },
+            [
+                { property: "symlinks", reason: `symlinks must be one of "preserve", "follow", "refuse", got "keep"; omit it to deploy symlinks as symlinks ("preserve")` },
+                { property: "preserveMtimes", reason: `preserveMtimes must be true or false, got "yes"; omit it to keep the source's mtimes` },
+            ],
+        ],
     ];
     for (const [what, input, expected] of cases) it(what, () => assert.deepStrictEqual(validateInputs(input), expected));
 });

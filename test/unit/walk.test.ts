@@ -46,15 +46,15 @@ describe("walkSource refusals", () => {
         assert.deepStrictEqual(sortedPaths(buildManifest(dir, ["d\uFFFD(/"], { cache: false })), ["ok\uFFFD.txt"]);
     });
 
-    it("lists every symlink, special file and line break at once: the first 20 in path order, then a count", () => {
+    it('lists every symlink (symlinks: "refuse"), special file and line break at once: the first 20 in path order, then a count', () => {
         writeTree(dir, { "a.txt": "x", "x/keep.txt": "x" });
         for (let i = 0; i < 23; i++) fs.symlinkSync("../a.txt", path.join(dir, "x", `link${String(i).padStart(2, "0")}`));
         execFileSync("mkfifo", [path.join(dir, "fifo")]);
         fs.writeFileSync(path.join(dir, "line\nbreak"), "x");
-        const links = Array.from({ length: 18 }, (_, i) => `  x/link${String(i).padStart(2, "0")} -> ../a.txt: a symlink; or replace it with the file it points to`);
-        assert.throws(() => buildManifest(dir, [], { cache: false }), {
+        const links = Array.from({ length: 18 }, (_, i) => `  x/link${String(i).padStart(2, "0")} -> ../a.txt: a symlink (symlinks: "refuse"); or set symlinks to "preserve" or "follow"`);
+        assert.throws(() => buildManifest(dir, [], { cache: false, symlinks: "refuse" }), {
             message: [head(dir, 25), "  fifo: a special file (socket, fifo or device)", `  "line\\nbreak": a name with a line break, which manifests cannot carry; or rename it`, ...links, "  … and 5 more"].join("\n"),
         });
-        assert.deepStrictEqual(sortedPaths(buildManifest(dir, ["x/link*", "fifo", "line?break"], { cache: false })), ["a.txt", "x/keep.txt"]);
+        assert.deepStrictEqual(sortedPaths(buildManifest(dir, ["x/link*", "fifo", "line?break"], { cache: false, symlinks: "refuse" })), ["a.txt", "x/keep.txt"]);
     });
 });

@@ -7,6 +7,7 @@ import type { Ownership } from "../hostFiles";
 import { forEachLimit } from "../pool";
 import { ProgressMeter } from "../progress";
 import { stageFile } from "../stageFile";
+import { applyFolderModes, applyFolderMtimes, setMtimesFrom } from "../tree";
 import type { ReleasePlan } from "./plan";
 
 /** Links one at a time over SFTP are cheap requests: many in flight (see linkAll). */
@@ -31,6 +32,8 @@ export interface BuildRequest {
     name: string;
     log?: (line: string) => void;
     progressIntervalMs?: number;
+    /** Sent and copied files, symlinks and every folder get their source's mtime (linked files share the live release's). Default: true. */
+    preserveMtimes?: boolean;
 }
 
 /**
@@ -57,10 +60,13 @@ async function linkAll(t: Transport, from: string, to: string, files: readonly s
     });
 }
 
-/** `dirs` and their ancestors below `root`, by depth: a parent is made before its children. */
-function levels(root: string, files: Iterable<string>): string[][] {
+/** The folders of a manifest (folder entries and every entry's parents) below `root`, by depth: a parent is made before its children. */
+function levels(root: string, m: Manifest): string[][] {
     const all = new Set<string>();
-    for (const f of files) for (let d = path.posix.dirname(f); d !== "." && !all.has(d); d = path.posix.dirname(d)) all.add(d);
+    const add = (from: string) => {
+        for (let d = from; d !== "." && !all.has(d); d = path.posix.dirname(d)) all.add(d);
+    };
+    for (const [p, e] of m.entries) add(e.type === "dir" ? p : path.posix.dirname(p));
     const out: string[][] = [];
     for (const d of all) (out[d.split("/").length - 1] ??= []).push(`${root}/${d}`);
     return out.filter((l) => l !== undefined);
@@ -78,7 +84,7 @@ export async function buildRelease(t: Transport, req: BuildRequest): Promise<num
     const { next, plan, release, current } = req;
     await t.mkdirp(release, 0o755);
     const own = req.ownership && (req.ownership.owner !== undefined || req.ownership.group !== undefined) ? req.ownership : undefined;
-    const dirs = levels(release, next.entries.keys());
+    const dirs = levels(release, next);
     for (const level of dirs) await forEachLimit(level, DIRS_IN_FLIGHT, (d) => t.mkdirp(d, 0o755).then(() => undefined));
     if (own) await forEachLimit([release, ...dirs.flat()], DIRS_IN_FLIGHT, (d) => t.chown(d, own.owner, own.group));
     if (plan.link.length || plan.copy.length) {
@@ -118,5 +124,15 @@ export async function buildRelease(t: Transport, req: BuildRequest): Promise<num
     ]);
     meter.finish();
     if (own) await forEachLimit([...plan.send, ...plan.copy], DIRS_IN_FLIGHT, (p) => t.chown(`${release}/${p}`, own.owner, own.group));
+    // Links carry their target text; the host's user owns them (chown would follow them).
+    await forEachLimit(plan.symlinks, DIRS_IN_FLIGHT, (p) => t.symlink(next.entries.get(p)!.target ?? "", `${release}/${p}`));
+    if (req.preserveMtimes !== false) {
+        const files = [...plan.send, ...plan.copy].map((p) => ({ localPath: sourcePath(req.source, next.kind, p), at: `${release}/${p}` }));
+        const links = plan.symlinks.map((p) => ({ localPath: sourcePath(req.source, next.kind, p), at: `${release}/${p}`, symlink: true }));
+        await setMtimesFrom(t, [...files, ...links]);
+    }
+    await applyFolderModes(t, release, next, { ownership: own });
+    // Last: writing into a folder moves its mtime.
+    if (req.preserveMtimes !== false) await applyFolderMtimes(t, req.source, release, next);
     return bytesSent;
 }

@@ -32,6 +32,8 @@ export interface ReleaseDeployRequest {
     name?: string;
     log?: (line: string) => void;
     progressIntervalMs?: number;
+    /** Keep the source's mtimes (see BuildRequest). Default: true. */
+    preserveMtimes?: boolean;
 }
 
 export interface ReleaseDeployResult {
@@ -171,7 +173,7 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
             const plan = planRelease(curManifest, next, live !== undefined && live.ownership !== ownKey);
             say(`building release ${id} in ${folder}: ${plan.link.length} hard-linked from release ${live?.id ?? "(none)"}, ${plan.copy.length} copied on the host (mode or owner changed), ${plan.send.length} sent`);
             sentFiles = plan.send.length;
-            bytesSent = await buildRelease(t, { source: req.source, next, plan, release: folder, current: live && curManifest ? { folder: releasePath(l, live.id), manifest: curManifest } : undefined, index, ownership: req.ownership, name: req.name ?? req.destination, log: req.log, progressIntervalMs: req.progressIntervalMs });
+            bytesSent = await buildRelease(t, { source: req.source, next, plan, release: folder, current: live && curManifest ? { folder: releasePath(l, live.id), manifest: curManifest } : undefined, index, ownership: req.ownership, name: req.name ?? req.destination, log: req.log, progressIntervalMs: req.progressIntervalMs, preserveMtimes: req.preserveMtimes });
             await writeReleaseManifest(t, l, id, next);
         }
         await validateRelease(t, req.hooks ?? {}, folder);

@@ -8,6 +8,8 @@ export interface ReleasePlan {
     copy: string[];
     /** New or changed content: staged from the source (only the delta crosses the wire). */
     send: string[];
+    /** Symlinks, made anew in each release (a hard link to a symlink is not one `cp -l` can make portably). */
+    symlinks: string[];
 }
 
 /**
@@ -16,10 +18,16 @@ export interface ReleasePlan {
  * or group differs from the live release's: nothing can be linked then.
  */
 export function planRelease(current: Manifest | undefined, next: Manifest, ownerChanged: boolean): ReleasePlan {
-    const plan: ReleasePlan = { link: [], copy: [], send: [] };
+    const plan: ReleasePlan = { link: [], copy: [], send: [], symlinks: [] };
     for (const [p, e] of [...next.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        // Folder entries are made with the release's folders; links anew.
+        if (e.type === "dir") continue;
+        if (e.type === "symlink") {
+            plan.symlinks.push(p);
+            continue;
+        }
         const c = current?.entries.get(p);
-        if (!c || c.sha256 !== e.sha256 || c.size !== e.size) plan.send.push(p);
+        if (!c || c.type !== undefined || c.sha256 !== e.sha256 || c.size !== e.size) plan.send.push(p);
         else if (c.mode !== e.mode || ownerChanged) plan.copy.push(p);
         else plan.link.push(p);
     }

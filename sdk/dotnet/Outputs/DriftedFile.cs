@@ -12,7 +12,7 @@ namespace PulumiDelta.Delta.Outputs
 {
 
     /// <summary>
-    /// One deployed file as the host now holds it.
+    /// One deployed file or symlink as the host now holds it.
     /// </summary>
     [OutputType]
     public sealed class DriftedFile
@@ -26,9 +26,13 @@ namespace PulumiDelta.Delta.Outputs
         /// </summary>
         public readonly string Path;
         /// <summary>
-        /// Lowercase hex sha256 of the content on the host.
+        /// Lowercase hex sha256 of the content on the host (of the target text, for a symlink).
         /// </summary>
         public readonly string Sha256;
+        /// <summary>
+        /// For a deployed symlink that points elsewhere on the host now: its target text there.
+        /// </summary>
+        public readonly string? Target;
 
         [OutputConstructor]
         private DriftedFile(
@@ -36,11 +40,14 @@ namespace PulumiDelta.Delta.Outputs
 
             string path,
 
-            string sha256)
+            string sha256,
+
+            string? target)
         {
             Mode = mode;
             Path = path;
             Sha256 = sha256;
+            Target = target;
         }
     }
 }

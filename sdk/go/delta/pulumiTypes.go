@@ -886,17 +886,19 @@ func (o DriftPtrOutput) Removed() pulumi.StringArrayOutput {
 	}).(pulumi.StringArrayOutput)
 }
 
-// One deployed file as the host now holds it.
+// One deployed file or symlink as the host now holds it.
 type DriftedFile struct {
 	// Permission bits on the host.
 	Mode int `pulumi:"mode"`
 	// Path relative to `destination`.
 	Path string `pulumi:"path"`
-	// Lowercase hex sha256 of the content on the host.
+	// Lowercase hex sha256 of the content on the host (of the target text, for a symlink).
 	Sha256 string `pulumi:"sha256"`
+	// For a deployed symlink that points elsewhere on the host now: its target text there.
+	Target *string `pulumi:"target"`
 }
 
-// One deployed file as the host now holds it.
+// One deployed file or symlink as the host now holds it.
 type DriftedFileOutput struct{ *pulumi.OutputState }
 
 func (DriftedFileOutput) ElementType() reflect.Type {
@@ -921,9 +923,14 @@ func (o DriftedFileOutput) Path() pulumi.StringOutput {
 	return o.ApplyT(func(v DriftedFile) string { return v.Path }).(pulumi.StringOutput)
 }
 
-// Lowercase hex sha256 of the content on the host.
+// Lowercase hex sha256 of the content on the host (of the target text, for a symlink).
 func (o DriftedFileOutput) Sha256() pulumi.StringOutput {
 	return o.ApplyT(func(v DriftedFile) string { return v.Sha256 }).(pulumi.StringOutput)
+}
+
+// For a deployed symlink that points elsewhere on the host now: its target text there.
+func (o DriftedFileOutput) Target() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v DriftedFile) *string { return v.Target }).(pulumi.StringPtrOutput)
 }
 
 type DriftedFileArrayOutput struct{ *pulumi.OutputState }

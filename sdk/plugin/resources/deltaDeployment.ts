@@ -23,7 +23,7 @@ import {
 import type { CheckFailure, DiffResult, PropertyDiffKind, ResourceContext, ResourceLifecycle } from "./types";
 
 /** Settings whose change is an update of the resource even when no file changes. */
-const SETTINGS = ["source", "exclude", "onDestroy", "connection", "validate", "onChange", "hookTimeout", "become", "owner", "group", "takeOverFrom", "diffFileLimit", "strategy", "keepReleases"] as const;
+const SETTINGS = ["source", "exclude", "onDestroy", "connection", "validate", "onChange", "hookTimeout", "become", "owner", "group", "takeOverFrom", "diffFileLimit", "strategy", "keepReleases", "symlinks", "preserveMtimes"] as const;
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -51,14 +51,17 @@ function check(ctx: ResourceContext, olds: PlainObject, news: PlainObject): { in
     const source = str(news.source);
     const exclude = news.exclude ?? [];
     let built: manifest.Manifest | undefined;
-    if (source === undefined || isUnknown(source) || containsUnknown(exclude) || isUnknown(limit)) {
+    const symlinks = news.symlinks;
+    if (source === undefined || isUnknown(source) || containsUnknown(exclude) || isUnknown(limit) || isUnknown(symlinks)) {
         // Known during the update: the manifest is made then, and the preview says the files are not known yet.
         for (const k of CHECKED) inputs[k] = UNKNOWN;
     } else if (source !== "") {
         try {
             const walksBefore = sourceWalks();
             const started = Date.now();
-            const m = (built = manifestOf(absoluteSource(source), exclude as string[]));
+            // An invalid value is reported by validateInputs below; the walk then refuses nothing it would not.
+            const policy = typeof symlinks === "string" && (manifest.SYMLINK_POLICIES as readonly string[]).includes(symlinks) ? (symlinks as manifest.SymlinkPolicy) : undefined;
+            const m = (built = manifestOf(absoluteSource(source), exclude as string[], policy));
             const walked = Date.now();
             Object.assign(inputs, manifestProps(m, typeof limit === "number" ? limit : DEFAULT_DIFF_FILE_LIMIT));
             // At debug severity (shown with --debug, and in the event stream): a fleet's hosts share one walk per run.

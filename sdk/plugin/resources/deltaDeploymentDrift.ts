@@ -4,7 +4,7 @@ import type { PlainObject } from "../server/codec";
 
 /** What `pulumi refresh` found changed on the host, as kept in the outputs under `drift`. */
 export interface Drift {
-    changed: { path: string; mode: number; sha256: string }[];
+    changed: { path: string; mode: number; sha256: string; target?: string }[];
     removed: string[];
 }
 
@@ -24,7 +24,7 @@ export function applyDrift(m: Manifest, d: Drift | undefined): Manifest {
     const entries = new Map(m.entries);
     for (const c of d.changed) {
         const e = entries.get(c.path);
-        if (e) entries.set(c.path, { ...e, mode: c.mode, sha256: c.sha256 });
+        if (e) entries.set(c.path, { ...e, mode: c.mode, sha256: c.sha256, ...(c.target !== undefined ? { target: c.target } : {}) });
     }
     for (const p of d.removed) entries.delete(p);
     return { kind: m.kind, entries };
@@ -41,7 +41,7 @@ export function driftNote(d: Drift | undefined, delta: ManifestDelta): string {
 /** The drift the host shows now, in the outputs' shape: content changes and mode changes together, each with what the host holds. */
 export function driftFrom(found: Pick<DriftResult, "changed" | "modeChanged" | "removed">): Drift {
     const changed = [
-        ...found.changed.map((c) => ({ path: c.path, mode: c.mode, sha256: c.sha256 })),
+        ...found.changed.map((c) => ({ path: c.path, mode: c.mode, sha256: c.sha256, ...(c.target !== undefined ? { target: c.target } : {}) })),
         ...found.modeChanged.map((c) => ({ path: c.path, mode: c.mode, sha256: c.sha256 })),
     ].sort((a, b) => (a.path < b.path ? -1 : 1));
     return { changed, removed: [...found.removed].sort() };
@@ -50,7 +50,7 @@ export function driftFrom(found: Pick<DriftResult, "changed" | "modeChanged" | "
 /** The per-file map of the outputs as the host holds it, so `preview --diff` shows host => source for each drifted file. */
 export function filesWithDrift(files: Record<string, string>, d: Drift): Record<string, string> {
     const out = { ...files };
-    for (const c of d.changed) out[c.path] = fileMapValue(c);
+    for (const c of d.changed) out[c.path] = c.target !== undefined ? fileMapValue({ ...c, type: "symlink" }) : fileMapValue(c);
     for (const p of d.removed) delete out[p];
     return out;
 }

@@ -79,11 +79,11 @@ export function sourceWalks(): number {
     return walks;
 }
 
-export function manifestOf(source: string, exclude: string[]): manifest.Manifest {
-    const key = `${source}\0${JSON.stringify(exclude)}`;
+export function manifestOf(source: string, exclude: string[], symlinks?: manifest.SymlinkPolicy): manifest.Manifest {
+    const key = `${source}\0${JSON.stringify(exclude)}\0${symlinks ?? ""}`;
     let m = walked.get(key);
     if (!m) {
-        m = manifest.buildManifest(source, exclude);
+        m = manifest.buildManifest(source, exclude, { symlinks });
         walks++;
         walked.set(key, m);
     }

@@ -34,15 +34,17 @@ class DeltaDeploymentArgs:
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
+                 preserve_mtimes: pulumi.Input[Optional[_builtins.bool]] = None,
                  state_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  strategy: pulumi.Input[Optional['Strategy']] = None,
+                 symlinks: pulumi.Input[Optional[_builtins.str]] = None,
                  take_over_from: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validate: pulumi.Input[Optional[_builtins.str]] = None):
         """
         The set of arguments for constructing a DeltaDeployment resource.
 
         :param pulumi.Input[_builtins.str] destination: Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
-        :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         :param pulumi.Input['Become'] become: "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
         :param pulumi.Input['ConnectionArgs'] connection: The host to deploy to over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi (local files).
         :param _builtins.int diff_file_limit: Up to this many files, the per-file manifest is a resource input, so `pulumi preview --diff` marks each file. Above it, the input is only the manifest's digest and counts (each map entry costs the engine ≈ 0.35 ms on every preview), and the per-file delta is listed under Diagnostics. A stack moves between the two without a replace or a resend. Default: 1000.
@@ -52,9 +54,11 @@ class DeltaDeploymentArgs:
         :param pulumi.Input[_builtins.int] keep_releases: With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
-        :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
+        :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
+        :param pulumi.Input[_builtins.bool] preserve_mtimes: Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
         :param pulumi.Input[_builtins.str] state_dir: Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
         :param pulumi.Input['Strategy'] strategy: How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
+        :param pulumi.Input[_builtins.str] symlinks: What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] take_over_from: Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
         :param pulumi.Input[_builtins.str] validate: A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
         """
@@ -88,12 +92,20 @@ class DeltaDeploymentArgs:
             pulumi.set(__self__, "on_destroy", on_destroy)
         if owner is not None:
             pulumi.set(__self__, "owner", owner)
+        if preserve_mtimes is None:
+            preserve_mtimes = True
+        if preserve_mtimes is not None:
+            pulumi.set(__self__, "preserve_mtimes", preserve_mtimes)
         if state_dir is not None:
             pulumi.set(__self__, "state_dir", state_dir)
         if strategy is None:
             strategy = 'inPlace'
         if strategy is not None:
             pulumi.set(__self__, "strategy", strategy)
+        if symlinks is None:
+            symlinks = 'preserve'
+        if symlinks is not None:
+            pulumi.set(__self__, "symlinks", symlinks)
         if take_over_from is not None:
             pulumi.set(__self__, "take_over_from", take_over_from)
         if validate is not None:
@@ -115,7 +127,7 @@ class DeltaDeploymentArgs:
     @pulumi.getter
     def source(self) -> pulumi.Input[_builtins.str]:
         """
-        Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         """
         return pulumi.get(self, "source")
 
@@ -235,13 +247,25 @@ class DeltaDeploymentArgs:
     @pulumi.getter
     def owner(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
+        User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
         """
         return pulumi.get(self, "owner")
 
     @owner.setter
     def owner(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "owner", value)
+
+    @_builtins.property
+    @pulumi.getter(name="preserveMtimes")
+    def preserve_mtimes(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
+        """
+        return pulumi.get(self, "preserve_mtimes")
+
+    @preserve_mtimes.setter
+    def preserve_mtimes(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "preserve_mtimes", value)
 
     @_builtins.property
     @pulumi.getter(name="stateDir")
@@ -266,6 +290,18 @@ class DeltaDeploymentArgs:
     @strategy.setter
     def strategy(self, value: pulumi.Input[Optional['Strategy']]):
         pulumi.set(self, "strategy", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def symlinks(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        """
+        return pulumi.get(self, "symlinks")
+
+    @symlinks.setter
+    def symlinks(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "symlinks", value)
 
     @_builtins.property
     @pulumi.getter(name="takeOverFrom")
@@ -309,9 +345,11 @@ class DeltaDeployment(pulumi.CustomResource):
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
+                 preserve_mtimes: pulumi.Input[Optional[_builtins.bool]] = None,
                  source: pulumi.Input[Optional[_builtins.str]] = None,
                  state_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  strategy: pulumi.Input[Optional['Strategy']] = None,
+                 symlinks: pulumi.Input[Optional[_builtins.str]] = None,
                  take_over_from: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validate: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -330,10 +368,12 @@ class DeltaDeployment(pulumi.CustomResource):
         :param pulumi.Input[_builtins.int] keep_releases: With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
-        :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
-        :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
+        :param pulumi.Input[_builtins.bool] preserve_mtimes: Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
+        :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         :param pulumi.Input[_builtins.str] state_dir: Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
         :param pulumi.Input['Strategy'] strategy: How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
+        :param pulumi.Input[_builtins.str] symlinks: What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] take_over_from: Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
         :param pulumi.Input[_builtins.str] validate: A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
         """
@@ -372,9 +412,11 @@ class DeltaDeployment(pulumi.CustomResource):
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
+                 preserve_mtimes: pulumi.Input[Optional[_builtins.bool]] = None,
                  source: pulumi.Input[Optional[_builtins.str]] = None,
                  state_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  strategy: pulumi.Input[Optional['Strategy']] = None,
+                 symlinks: pulumi.Input[Optional[_builtins.str]] = None,
                  take_over_from: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  validate: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -407,6 +449,9 @@ class DeltaDeployment(pulumi.CustomResource):
                 on_destroy = 'restore'
             __props__.__dict__["on_destroy"] = on_destroy
             __props__.__dict__["owner"] = owner
+            if preserve_mtimes is None:
+                preserve_mtimes = True
+            __props__.__dict__["preserve_mtimes"] = preserve_mtimes
             if source is None and not opts.urn:
                 raise TypeError("Missing required property 'source'")
             __props__.__dict__["source"] = source
@@ -414,6 +459,9 @@ class DeltaDeployment(pulumi.CustomResource):
             if strategy is None:
                 strategy = 'inPlace'
             __props__.__dict__["strategy"] = strategy
+            if symlinks is None:
+                symlinks = 'preserve'
+            __props__.__dict__["symlinks"] = symlinks
             __props__.__dict__["take_over_from"] = take_over_from
             __props__.__dict__["validate"] = validate
             __props__.__dict__["drift"] = None
@@ -462,9 +510,11 @@ class DeltaDeployment(pulumi.CustomResource):
         __props__.__dict__["on_change"] = None
         __props__.__dict__["on_destroy"] = None
         __props__.__dict__["owner"] = None
+        __props__.__dict__["preserve_mtimes"] = None
         __props__.__dict__["source"] = None
         __props__.__dict__["state_dir"] = None
         __props__.__dict__["strategy"] = None
+        __props__.__dict__["symlinks"] = None
         __props__.__dict__["take_over_from"] = None
         __props__.__dict__["total_bytes"] = None
         __props__.__dict__["validate"] = None
@@ -602,15 +652,23 @@ class DeltaDeployment(pulumi.CustomResource):
     @pulumi.getter
     def owner(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
+        User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
         """
         return pulumi.get(self, "owner")
+
+    @_builtins.property
+    @pulumi.getter(name="preserveMtimes")
+    def preserve_mtimes(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
+        """
+        return pulumi.get(self, "preserve_mtimes")
 
     @_builtins.property
     @pulumi.getter
     def source(self) -> pulumi.Output[_builtins.str]:
         """
-        Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         """
         return pulumi.get(self, "source")
 
@@ -629,6 +687,14 @@ class DeltaDeployment(pulumi.CustomResource):
         How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
         """
         return pulumi.get(self, "strategy")
+
+    @_builtins.property
+    @pulumi.getter
+    def symlinks(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        """
+        return pulumi.get(self, "symlinks")
 
     @_builtins.property
     @pulumi.getter(name="takeOverFrom")

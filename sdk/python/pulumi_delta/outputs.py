@@ -504,22 +504,26 @@ class Drift(dict):
 @pulumi.output_type
 class DriftedFile(dict):
     """
-    One deployed file as the host now holds it.
+    One deployed file or symlink as the host now holds it.
     """
     def __init__(__self__, *,
                  mode: _builtins.int,
                  path: _builtins.str,
-                 sha256: _builtins.str):
+                 sha256: _builtins.str,
+                 target: Optional[_builtins.str] = None):
         """
-        One deployed file as the host now holds it.
+        One deployed file or symlink as the host now holds it.
 
         :param _builtins.int mode: Permission bits on the host.
         :param _builtins.str path: Path relative to `destination`.
-        :param _builtins.str sha256: Lowercase hex sha256 of the content on the host.
+        :param _builtins.str sha256: Lowercase hex sha256 of the content on the host (of the target text, for a symlink).
+        :param _builtins.str target: For a deployed symlink that points elsewhere on the host now: its target text there.
         """
         pulumi.set(__self__, "mode", mode)
         pulumi.set(__self__, "path", path)
         pulumi.set(__self__, "sha256", sha256)
+        if target is not None:
+            pulumi.set(__self__, "target", target)
 
     @_builtins.property
     @pulumi.getter
@@ -541,9 +545,17 @@ class DriftedFile(dict):
     @pulumi.getter
     def sha256(self) -> _builtins.str:
         """
-        Lowercase hex sha256 of the content on the host.
+        Lowercase hex sha256 of the content on the host (of the target text, for a symlink).
         """
         return pulumi.get(self, "sha256")
+
+    @_builtins.property
+    @pulumi.getter
+    def target(self) -> Optional[_builtins.str]:
+        """
+        For a deployed symlink that points elsewhere on the host now: its target text there.
+        """
+        return pulumi.get(self, "target")
 
 
 @pulumi.output_type
