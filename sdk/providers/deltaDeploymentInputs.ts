@@ -1,6 +1,7 @@
 import * as path from "path";
 import { DeltaRecord, DeltaRecordSummary, ON_DESTROY_VALUES, OnDestroy, pathsOverlap, STAGED } from "../apply";
 import { RELEASE } from "../apply/releases/hooks";
+import { DEFAULT_KEEP_RELEASES } from "../apply/releases/deploy";
 import { ConnectionSecrets, isUnknown, joinSecrets, PublicConnection, validateConnection } from "../connection";
 import { Manifest, ManifestEntry, parseFileMapValue, SYMLINK_POLICIES, SymlinkPolicy, validateExclude } from "../manifest";
 
@@ -179,7 +180,8 @@ function validateStrategy(news: Partial<DeltaDeploymentProviderInputs>): InputFa
     if (keepReleases !== undefined && keepReleases !== null && !isUnknown(keepReleases)) {
         if (typeof keepReleases !== "number" || !Number.isInteger(keepReleases) || keepReleases < 1) {
             out.push({ property: "keepReleases", reason: `keepReleases must be a whole number of releases, 1 or more (the live one counts), such as 3, got ${show(keepReleases)}` });
-        } else if (!releases && strategy !== undefined && !isUnknown(strategy)) {
+        } else if (!releases && strategy !== undefined && !isUnknown(strategy) && keepReleases !== DEFAULT_KEEP_RELEASES) {
+            // The default itself is no mistake: SDKs that apply the schema's defaults send it with strategy "inPlace".
             out.push({ property: "keepReleases", reason: `keepReleases ${show(keepReleases)} applies only to strategy "releases", but strategy is ${show(strategy ?? "inPlace")}; set strategy: "releases" or drop keepReleases` });
         }
     }

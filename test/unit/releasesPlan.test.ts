@@ -65,6 +65,7 @@ describe("validateInputs: strategy and keepReleases", () => {
             [{ property: "strategy", reason: `strategy "releases" needs a directory source (a release is a whole folder behind a symlink), but source "/src/app.conf" is a single file; use strategy "inPlace" for a single file` }],
         ],
         ["keepReleases 0", { strategy: "releases", keepReleases: 0 }, [{ property: "keepReleases", reason: "keepReleases must be a whole number of releases, 1 or more (the live one counts), such as 3, got 0" }]],
+        ["the default keepReleases with inPlace, as SDKs that apply the schema's defaults send it", { strategy: "inPlace", keepReleases: 3 }, []],
         ["keepReleases without releases", { strategy: "inPlace", keepReleases: 2 }, [{ property: "keepReleases", reason: `keepReleases 2 applies only to strategy "releases", but strategy is "inPlace"; set strategy: "releases" or drop keepReleases` }]],
         [
             "{release} in onChange, and in validate without releases",
