@@ -11,3 +11,5 @@ export { walkSource, SourceError } from "./walk";
 export type { WalkedFile, WalkResult } from "./walk";
 export * from "./chunking";
 export { encodeChunks, decodeChunks, loadChunks, storeChunks } from "./chunkStore";
+export { allowedRemovals, deletionPlan, deletionRefusal, parseMaxDelete } from "./deletionGuard";
+export type { DeleteLimit, DeletionPlan, GuardContext, GuardSettings } from "./deletionGuard";

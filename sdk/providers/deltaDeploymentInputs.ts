@@ -1,7 +1,7 @@
 import * as path from "path";
 import { DeltaRecord, DeltaRecordSummary, ON_DESTROY_VALUES, OnDestroy, pathsOverlap, STAGED } from "../apply";
 import { ConnectionSecrets, isUnknown, joinSecrets, PublicConnection, validateConnection } from "../connection";
-import { Manifest, ManifestEntry, parseFileMapValue, validateExclude } from "../manifest";
+import { Manifest, ManifestEntry, parseFileMapValue, parseMaxDelete, validateExclude } from "../manifest";
 
 /** What the DeltaDeployment dynamic resource receives (plain values). */
 export interface DeltaDeploymentProviderInputs {
@@ -37,6 +37,10 @@ export interface DeltaDeploymentProviderInputs {
     resourceUrn?: string;
     /** Stacks (`project/stack` or `org/project/stack`) whose paths on the host this deployment may take over. */
     takeOverFrom?: string[];
+    /** The most files one update may remove: a count, or a percentage of the deployed files ("10%"). Default: no limit. */
+    maxDelete?: number | string;
+    /** Lets an update remove every deployed file while adding none (an empty source). Default: false. */
+    allowEmptySource?: boolean;
     /** path → "<octal mode> sha256:<hex>" */
     files?: Record<string, string>;
     manifestDigest: string;
@@ -129,6 +133,14 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
         }
     }
     for (const reason of validateExclude(news.exclude)) fail("exclude", reason);
+    if (news.maxDelete !== undefined && news.maxDelete !== null && !isUnknown(news.maxDelete)) {
+        const parsed = parseMaxDelete(news.maxDelete);
+        if ("problem" in parsed) fail("maxDelete", parsed.problem);
+    }
+    const allowEmpty = news.allowEmptySource;
+    if (allowEmpty !== undefined && allowEmpty !== null && !isUnknown(allowEmpty) && typeof allowEmpty !== "boolean") {
+        fail("allowEmptySource", `allowEmptySource must be true or false, got ${show(allowEmpty)}; set it to true only for an update meant to remove every deployed file`);
+    }
     if (news.takeOverFrom !== undefined && news.takeOverFrom !== null && !isUnknown(news.takeOverFrom)) {
         const bad = Array.isArray(news.takeOverFrom) ? news.takeOverFrom.filter((s) => !isUnknown(s) && (typeof s !== "string" || !/^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/.test(s))) : [news.takeOverFrom];
         if (bad.length) fail("takeOverFrom", `takeOverFrom must list stacks as "project/stack" or "org/project/stack", e.g. ["site/staging"], got ${bad.map(show).join(", ")}`);
