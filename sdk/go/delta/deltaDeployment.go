@@ -16,6 +16,8 @@ import (
 type DeltaDeployment struct {
 	pulumi.CustomResourceState
 
+	// Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+	AllowEmptySource pulumi.BoolPtrOutput `pulumi:"allowEmptySource"`
 	// "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
 	Become BecomePtrOutput `pulumi:"become"`
 	// The host to deploy to over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi (local files).
@@ -42,6 +44,8 @@ type DeltaDeployment struct {
 	LastRecord pulumi.AnyOutput `pulumi:"lastRecord"`
 	// sha256 over the whole manifest (`sha256:<hex>`).
 	ManifestDigest pulumi.StringOutput `pulumi:"manifestDigest"`
+	// The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+	MaxDelete pulumi.AnyOutput `pulumi:"maxDelete"`
 	// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
 	OnChange pulumi.StringPtrOutput `pulumi:"onChange"`
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
@@ -72,6 +76,9 @@ func NewDeltaDeployment(ctx *pulumi.Context,
 	}
 	if args.Source == nil {
 		return nil, errors.New("invalid value for required argument 'Source'")
+	}
+	if args.AllowEmptySource == nil {
+		args.AllowEmptySource = pulumi.BoolPtr(false)
 	}
 	if args.Connection != nil {
 		args.Connection = args.Connection.ToConnectionPtrOutput().ApplyT(func(v *Connection) *Connection { return v.Defaults() }).(ConnectionPtrOutput)
@@ -119,6 +126,8 @@ func (DeltaDeploymentState) ElementType() reflect.Type {
 }
 
 type deltaDeploymentArgs struct {
+	// Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+	AllowEmptySource *bool `pulumi:"allowEmptySource"`
 	// "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
 	Become *Become `pulumi:"become"`
 	// The host to deploy to over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi (local files).
@@ -133,6 +142,8 @@ type deltaDeploymentArgs struct {
 	Group *string `pulumi:"group"`
 	// Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
 	HookTimeout *float64 `pulumi:"hookTimeout"`
+	// The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+	MaxDelete interface{} `pulumi:"maxDelete"`
 	// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
 	OnChange *string `pulumi:"onChange"`
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
@@ -151,6 +162,8 @@ type deltaDeploymentArgs struct {
 
 // The set of arguments for constructing a DeltaDeployment resource.
 type DeltaDeploymentArgs struct {
+	// Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+	AllowEmptySource pulumi.BoolPtrInput
 	// "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
 	Become BecomePtrInput
 	// The host to deploy to over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi (local files).
@@ -165,6 +178,8 @@ type DeltaDeploymentArgs struct {
 	Group pulumi.StringPtrInput
 	// Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
 	HookTimeout pulumi.Float64PtrInput
+	// The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+	MaxDelete pulumi.Input
 	// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
 	OnChange pulumi.StringPtrInput
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
@@ -268,6 +283,11 @@ func (o DeltaDeploymentOutput) ToDeltaDeploymentOutputWithContext(ctx context.Co
 	return o
 }
 
+// Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+func (o DeltaDeploymentOutput) AllowEmptySource() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *DeltaDeployment) pulumi.BoolPtrOutput { return v.AllowEmptySource }).(pulumi.BoolPtrOutput)
+}
+
 // "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
 func (o DeltaDeploymentOutput) Become() BecomePtrOutput {
 	return o.ApplyT(func(v *DeltaDeployment) BecomePtrOutput { return v.Become }).(BecomePtrOutput)
@@ -331,6 +351,11 @@ func (o DeltaDeploymentOutput) LastRecord() pulumi.AnyOutput {
 // sha256 over the whole manifest (`sha256:<hex>`).
 func (o DeltaDeploymentOutput) ManifestDigest() pulumi.StringOutput {
 	return o.ApplyT(func(v *DeltaDeployment) pulumi.StringOutput { return v.ManifestDigest }).(pulumi.StringOutput)
+}
+
+// The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+func (o DeltaDeploymentOutput) MaxDelete() pulumi.AnyOutput {
+	return o.ApplyT(func(v *DeltaDeployment) pulumi.AnyOutput { return v.MaxDelete }).(pulumi.AnyOutput)
 }
 
 // A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.

@@ -40,6 +40,9 @@ func NewDeltaFleet(ctx *pulumi.Context,
 	if args.Source == nil {
 		return nil, errors.New("invalid value for required argument 'Source'")
 	}
+	if args.AllowEmptySource == nil {
+		args.AllowEmptySource = pulumi.BoolPtr(false)
+	}
 	if args.DiffFileLimit == nil {
 		diffFileLimit_ := 1000
 		args.DiffFileLimit = &diffFileLimit_
@@ -60,6 +63,8 @@ func NewDeltaFleet(ctx *pulumi.Context,
 }
 
 type deltaFleetArgs struct {
+	// Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+	AllowEmptySource *bool `pulumi:"allowEmptySource"`
 	// "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
 	Become *Become `pulumi:"become"`
 	// Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
@@ -74,6 +79,8 @@ type deltaFleetArgs struct {
 	HookTimeout *float64 `pulumi:"hookTimeout"`
 	// The hosts to deploy to, each with its own connection. Required, at least one.
 	Hosts []FleetHost `pulumi:"hosts"`
+	// The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+	MaxDelete interface{} `pulumi:"maxDelete"`
 	// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
 	OnChange *string `pulumi:"onChange"`
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
@@ -94,6 +101,8 @@ type deltaFleetArgs struct {
 
 // The set of arguments for constructing a DeltaFleet resource.
 type DeltaFleetArgs struct {
+	// Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+	AllowEmptySource pulumi.BoolPtrInput
 	// "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
 	Become BecomePtrInput
 	// Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
@@ -108,6 +117,8 @@ type DeltaFleetArgs struct {
 	HookTimeout pulumi.Float64PtrInput
 	// The hosts to deploy to, each with its own connection. Required, at least one.
 	Hosts []FleetHostInput
+	// The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+	MaxDelete pulumi.Input
 	// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
 	OnChange pulumi.StringPtrInput
 	// What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".

@@ -24,12 +24,14 @@ class DeltaDeploymentArgs:
     def __init__(__self__, *,
                  destination: pulumi.Input[_builtins.str],
                  source: pulumi.Input[_builtins.str],
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  connection: pulumi.Input[Optional['ConnectionArgs']] = None,
                  diff_file_limit: Optional[_builtins.int] = None,
                  exclude: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -41,12 +43,14 @@ class DeltaDeploymentArgs:
 
         :param pulumi.Input[_builtins.str] destination: Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
         :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        :param pulumi.Input[_builtins.bool] allow_empty_source: Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
         :param pulumi.Input['Become'] become: "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
         :param pulumi.Input['ConnectionArgs'] connection: The host to deploy to over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi (local files).
         :param _builtins.int diff_file_limit: Up to this many files, the per-file manifest is a resource input, so `pulumi preview --diff` marks each file. Above it, the input is only the manifest's digest and counts (each map entry costs the engine ≈ 0.35 ms on every preview), and the per-file delta is listed under Diagnostics. A stack moves between the two without a replace or a resend. Default: 1000.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclude: Globs relative to `source` whose files are not deployed, e.g. `["**/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
         :param pulumi.Input[_builtins.str] group: Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group.
         :param pulumi.Input[_builtins.float] hook_timeout: Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
+        :param pulumi.Input[Union[_builtins.int, _builtins.str]] max_delete: The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
         :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
@@ -56,6 +60,10 @@ class DeltaDeploymentArgs:
         """
         pulumi.set(__self__, "destination", destination)
         pulumi.set(__self__, "source", source)
+        if allow_empty_source is None:
+            allow_empty_source = False
+        if allow_empty_source is not None:
+            pulumi.set(__self__, "allow_empty_source", allow_empty_source)
         if become is not None:
             pulumi.set(__self__, "become", become)
         if connection is not None:
@@ -72,6 +80,8 @@ class DeltaDeploymentArgs:
             hook_timeout = 60
         if hook_timeout is not None:
             pulumi.set(__self__, "hook_timeout", hook_timeout)
+        if max_delete is not None:
+            pulumi.set(__self__, "max_delete", max_delete)
         if on_change is not None:
             pulumi.set(__self__, "on_change", on_change)
         if on_destroy is None:
@@ -110,6 +120,18 @@ class DeltaDeploymentArgs:
     @source.setter
     def source(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "source", value)
+
+    @_builtins.property
+    @pulumi.getter(name="allowEmptySource")
+    def allow_empty_source(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+        """
+        return pulumi.get(self, "allow_empty_source")
+
+    @allow_empty_source.setter
+    def allow_empty_source(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "allow_empty_source", value)
 
     @_builtins.property
     @pulumi.getter
@@ -182,6 +204,18 @@ class DeltaDeploymentArgs:
     @hook_timeout.setter
     def hook_timeout(self, value: pulumi.Input[Optional[_builtins.float]]):
         pulumi.set(self, "hook_timeout", value)
+
+    @_builtins.property
+    @pulumi.getter(name="maxDelete")
+    def max_delete(self) -> pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]]:
+        """
+        The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+        """
+        return pulumi.get(self, "max_delete")
+
+    @max_delete.setter
+    def max_delete(self, value: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]]):
+        pulumi.set(self, "max_delete", value)
 
     @_builtins.property
     @pulumi.getter(name="onChange")
@@ -262,6 +296,7 @@ class DeltaDeployment(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  connection: pulumi.Input[Optional[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                  destination: pulumi.Input[Optional[_builtins.str]] = None,
@@ -269,6 +304,7 @@ class DeltaDeployment(pulumi.CustomResource):
                  exclude: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -282,6 +318,7 @@ class DeltaDeployment(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] allow_empty_source: Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
         :param pulumi.Input['Become'] become: "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
         :param pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']] connection: The host to deploy to over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi (local files).
         :param pulumi.Input[_builtins.str] destination: Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
@@ -289,6 +326,7 @@ class DeltaDeployment(pulumi.CustomResource):
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclude: Globs relative to `source` whose files are not deployed, e.g. `["**/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
         :param pulumi.Input[_builtins.str] group: Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group.
         :param pulumi.Input[_builtins.float] hook_timeout: Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
+        :param pulumi.Input[Union[_builtins.int, _builtins.str]] max_delete: The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
         :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
@@ -321,6 +359,7 @@ class DeltaDeployment(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  connection: pulumi.Input[Optional[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                  destination: pulumi.Input[Optional[_builtins.str]] = None,
@@ -328,6 +367,7 @@ class DeltaDeployment(pulumi.CustomResource):
                  exclude: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -344,6 +384,9 @@ class DeltaDeployment(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = DeltaDeploymentArgs.__new__(DeltaDeploymentArgs)
 
+            if allow_empty_source is None:
+                allow_empty_source = False
+            __props__.__dict__["allow_empty_source"] = allow_empty_source
             __props__.__dict__["become"] = become
             __props__.__dict__["connection"] = connection
             if destination is None and not opts.urn:
@@ -357,6 +400,7 @@ class DeltaDeployment(pulumi.CustomResource):
             if hook_timeout is None:
                 hook_timeout = 60
             __props__.__dict__["hook_timeout"] = hook_timeout
+            __props__.__dict__["max_delete"] = max_delete
             __props__.__dict__["on_change"] = on_change
             if on_destroy is None:
                 on_destroy = 'restore'
@@ -397,6 +441,7 @@ class DeltaDeployment(pulumi.CustomResource):
 
         __props__ = DeltaDeploymentArgs.__new__(DeltaDeploymentArgs)
 
+        __props__.__dict__["allow_empty_source"] = None
         __props__.__dict__["become"] = None
         __props__.__dict__["connection"] = None
         __props__.__dict__["destination"] = None
@@ -410,6 +455,7 @@ class DeltaDeployment(pulumi.CustomResource):
         __props__.__dict__["last_delta"] = None
         __props__.__dict__["last_record"] = None
         __props__.__dict__["manifest_digest"] = None
+        __props__.__dict__["max_delete"] = None
         __props__.__dict__["on_change"] = None
         __props__.__dict__["on_destroy"] = None
         __props__.__dict__["owner"] = None
@@ -419,6 +465,14 @@ class DeltaDeployment(pulumi.CustomResource):
         __props__.__dict__["total_bytes"] = None
         __props__.__dict__["validate"] = None
         return DeltaDeployment(resource_name, opts=opts, __props__=__props__)
+
+    @_builtins.property
+    @pulumi.getter(name="allowEmptySource")
+    def allow_empty_source(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+        """
+        return pulumi.get(self, "allow_empty_source")
 
     @_builtins.property
     @pulumi.getter
@@ -523,6 +577,14 @@ class DeltaDeployment(pulumi.CustomResource):
         sha256 over the whole manifest (`sha256:<hex>`).
         """
         return pulumi.get(self, "manifest_digest")
+
+    @_builtins.property
+    @pulumi.getter(name="maxDelete")
+    def max_delete(self) -> pulumi.Output[Optional[Any]]:
+        """
+        The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+        """
+        return pulumi.get(self, "max_delete")
 
     @_builtins.property
     @pulumi.getter(name="onChange")

@@ -26,11 +26,13 @@ class DeltaFleetArgs:
                  destination: pulumi.Input[_builtins.str],
                  hosts: Sequence[pulumi.Input['FleetHostArgs']],
                  source: pulumi.Input[_builtins.str],
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  diff_file_limit: Optional[_builtins.int] = None,
                  exclude: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -44,11 +46,13 @@ class DeltaFleetArgs:
         :param pulumi.Input[_builtins.str] destination: Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
         :param Sequence[pulumi.Input['FleetHostArgs']] hosts: The hosts to deploy to, each with its own connection. Required, at least one.
         :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview; empty directories are not deployed.
+        :param pulumi.Input[_builtins.bool] allow_empty_source: Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
         :param pulumi.Input['Become'] become: "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
         :param _builtins.int diff_file_limit: Up to this many files, the per-file manifest is a resource input, so `pulumi preview --diff` marks each file. Above it, the input is only the manifest's digest and counts (each map entry costs the engine ≈ 0.35 ms on every preview), and the per-file delta is listed under Diagnostics. A stack moves between the two without a replace or a resend. Default: 1000.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclude: Globs relative to `source` whose files are not deployed, e.g. `["**/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
         :param pulumi.Input[_builtins.str] group: Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group.
         :param pulumi.Input[_builtins.float] hook_timeout: Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
+        :param pulumi.Input[Union[_builtins.int, _builtins.str]] max_delete: The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
         :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
@@ -60,6 +64,10 @@ class DeltaFleetArgs:
         pulumi.set(__self__, "destination", destination)
         pulumi.set(__self__, "hosts", hosts)
         pulumi.set(__self__, "source", source)
+        if allow_empty_source is None:
+            allow_empty_source = False
+        if allow_empty_source is not None:
+            pulumi.set(__self__, "allow_empty_source", allow_empty_source)
         if become is not None:
             pulumi.set(__self__, "become", become)
         if diff_file_limit is None:
@@ -74,6 +82,8 @@ class DeltaFleetArgs:
             hook_timeout = 60
         if hook_timeout is not None:
             pulumi.set(__self__, "hook_timeout", hook_timeout)
+        if max_delete is not None:
+            pulumi.set(__self__, "max_delete", max_delete)
         if on_change is not None:
             pulumi.set(__self__, "on_change", on_change)
         if on_destroy is None:
@@ -126,6 +136,18 @@ class DeltaFleetArgs:
     @source.setter
     def source(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "source", value)
+
+    @_builtins.property
+    @pulumi.getter(name="allowEmptySource")
+    def allow_empty_source(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+        """
+        return pulumi.get(self, "allow_empty_source")
+
+    @allow_empty_source.setter
+    def allow_empty_source(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "allow_empty_source", value)
 
     @_builtins.property
     @pulumi.getter
@@ -186,6 +208,18 @@ class DeltaFleetArgs:
     @hook_timeout.setter
     def hook_timeout(self, value: pulumi.Input[Optional[_builtins.float]]):
         pulumi.set(self, "hook_timeout", value)
+
+    @_builtins.property
+    @pulumi.getter(name="maxDelete")
+    def max_delete(self) -> pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]]:
+        """
+        The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+        """
+        return pulumi.get(self, "max_delete")
+
+    @max_delete.setter
+    def max_delete(self, value: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]]):
+        pulumi.set(self, "max_delete", value)
 
     @_builtins.property
     @pulumi.getter(name="onChange")
@@ -278,6 +312,7 @@ class DeltaFleet(pulumi.ComponentResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  destination: pulumi.Input[Optional[_builtins.str]] = None,
                  diff_file_limit: Optional[_builtins.int] = None,
@@ -285,6 +320,7 @@ class DeltaFleet(pulumi.ComponentResource):
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
                  hosts: Optional[Sequence[pulumi.Input[Union['FleetHostArgs', 'FleetHostArgsDict']]]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -299,6 +335,7 @@ class DeltaFleet(pulumi.ComponentResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] allow_empty_source: Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
         :param pulumi.Input['Become'] become: "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
         :param pulumi.Input[_builtins.str] destination: Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
         :param _builtins.int diff_file_limit: Up to this many files, the per-file manifest is a resource input, so `pulumi preview --diff` marks each file. Above it, the input is only the manifest's digest and counts (each map entry costs the engine ≈ 0.35 ms on every preview), and the per-file delta is listed under Diagnostics. A stack moves between the two without a replace or a resend. Default: 1000.
@@ -306,6 +343,7 @@ class DeltaFleet(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.str] group: Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group.
         :param pulumi.Input[_builtins.float] hook_timeout: Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
         :param Sequence[pulumi.Input[Union['FleetHostArgs', 'FleetHostArgsDict']]] hosts: The hosts to deploy to, each with its own connection. Required, at least one.
+        :param pulumi.Input[Union[_builtins.int, _builtins.str]] max_delete: The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
         :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Folders the deployment creates are not changed. Default: the user that writes the files (root with `become`).
@@ -339,6 +377,7 @@ class DeltaFleet(pulumi.ComponentResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  destination: pulumi.Input[Optional[_builtins.str]] = None,
                  diff_file_limit: Optional[_builtins.int] = None,
@@ -346,6 +385,7 @@ class DeltaFleet(pulumi.ComponentResource):
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
                  hosts: Optional[Sequence[pulumi.Input[Union['FleetHostArgs', 'FleetHostArgsDict']]]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -365,6 +405,9 @@ class DeltaFleet(pulumi.ComponentResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = DeltaFleetArgs.__new__(DeltaFleetArgs)
 
+            if allow_empty_source is None:
+                allow_empty_source = False
+            __props__.__dict__["allow_empty_source"] = allow_empty_source
             __props__.__dict__["become"] = become
             if destination is None and not opts.urn:
                 raise TypeError("Missing required property 'destination'")
@@ -380,6 +423,7 @@ class DeltaFleet(pulumi.ComponentResource):
             if hosts is None and not opts.urn:
                 raise TypeError("Missing required property 'hosts'")
             __props__.__dict__["hosts"] = hosts
+            __props__.__dict__["max_delete"] = max_delete
             __props__.__dict__["on_change"] = on_change
             if on_destroy is None:
                 on_destroy = 'restore'
