@@ -18,6 +18,7 @@ import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, p
 import { AccountIdCache } from "./accountIds";
 import { hashManyByExec, parseSha256, sha256Script } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
+import { failFastWhenClosed } from "./sftpLink";
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
 const WRITE_SIZE = 261120;
@@ -275,7 +276,7 @@ export async function connectSsh(c: ConnectionInputs): Promise<SshTransport> {
         for (const h of [...hops].reverse()) h.end();
         throw new TransportError("open an SFTP session with", describeConnection(c), "", e.message);
     });
-    return new SshTransport(c, client, sftp, hops);
+    return new SshTransport(c, client, failFastWhenClosed(sftp), hops);
 }
 
 function sftpCall<T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void): Promise<T> {
@@ -525,7 +526,7 @@ export class SshTransport implements Transport {
     /** Opens the copy-data session on first use; a closed one is reopened. */
     private copySftp(): Promise<SFTPWrapper> {
         if (!this.copySession) {
-            const opening = new Promise<SFTPWrapper>((resolve, reject) => this.client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+            const opening = new Promise<SFTPWrapper>((resolve, reject) => this.client.sftp((err, s) => (err ? reject(err) : resolve(failFastWhenClosed(s)))));
             this.copySession = opening;
             opening.then(
                 (s) => s.once("close", () => {
