@@ -19,6 +19,7 @@ import { AccountIdCache } from "./accountIds";
 import { hashManyByExec, parseSha256, sha256Script } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 import { failFastWhenClosed } from "./sftpLink";
+import { fullFilesystemCause, SSH_FX_FAILURE, StatVfs } from "./sftpFailure";
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
 const WRITE_SIZE = 261120;
@@ -311,6 +312,19 @@ export class SshTransport implements Transport {
         throw new TransportError(verb, p, this.host, (err as Error).message ?? String(err));
     }
 
+    /** A bare "Failure" writing under `target` is often a full disk, which sftp-server cannot name: statvfs tells. */
+    private async explained(target: string, err: unknown): Promise<unknown> {
+        if ((err as { code?: number }).code !== SSH_FX_FAILURE || !this.hasExtension("statvfs@openssh.com")) return err;
+        const dir = path.posix.dirname(target);
+        try {
+            const v = await sftpCall<StatVfs>((cb) => this.sftp.ext_openssh_statvfs(dir, cb));
+            const cause = fullFilesystemCause((err as Error).message, dir, v);
+            return cause ? new Error(cause) : err;
+        } catch {
+            return err;
+        }
+    }
+
     /** Whether the server offers an SFTP extension (e.g. "copy-data"). */
     hasExtension(name: string): boolean {
         const ext = (this.sftp as unknown as { _extensions?: Record<string, string> })._extensions;
@@ -355,7 +369,7 @@ export class SshTransport implements Transport {
                 await sftpCall<void>((cb) => this.sftp.chmod(dir, mode, cb));
             } catch (err) {
                 const st = await this.stat(dir);
-                if (!st || st.kind !== "dir") this.fail("create directory", dir, err);
+                if (!st || st.kind !== "dir") this.fail("create directory", dir, await this.explained(dir, err));
             }
         }
         return missing;
@@ -410,7 +424,7 @@ export class SshTransport implements Transport {
                 await sftpCall<void>((cb) => this.sftp.close(handle, cb));
             }
         } catch (err) {
-            this.fail("write", p, err);
+            this.fail("write", p, await this.explained(p, err));
         }
     }
 
@@ -419,7 +433,7 @@ export class SshTransport implements Transport {
             const size = (await fs.promises.stat(localPath)).size;
             return size <= SMALL_UPLOAD ? await this.uploadSmall(localPath, remotePath, mode, onBytes) : await this.uploadStream(localPath, remotePath, mode, onBytes);
         } catch (err) {
-            this.fail("upload", `${localPath} to ${remotePath}`, err);
+            this.fail("upload", `${localPath} to ${remotePath}`, await this.explained(remotePath, err));
         }
     }
 

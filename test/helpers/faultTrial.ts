@@ -227,8 +227,12 @@ export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibra
 const COLUMNS = ["#", "strategy", "op", "cut after (bytes)", "aimed at", "cut in", "how", "up failed", "error shown", "lost", "next up", "time", "bytes resent", "host = source", "destroy = pristine"];
 
 /** The matrix as a fixed-width table, then counts. */
-export function formatFaultMatrix(results: FaultResult[], errorWidth = 90): string {
-    const short = (s: string) => (s.length > errorWidth ? `${s.slice(0, errorWidth - 1)}…` : s);
+export function formatFaultMatrix(results: FaultResult[], work: string, errorWidth = 110): string {
+    const short = (text: string) => {
+        // The trial's temporary folder says nothing; what follows it does.
+        const s = text.split(work).join("…");
+        return s.length > errorWidth ? `${s.slice(0, errorWidth - 1)}…` : s;
+    };
     const rows = results.map((r) => [
         String(r.index),
         r.strategy,

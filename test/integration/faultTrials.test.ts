@@ -139,7 +139,7 @@ describe(`fault trials: ${TRIALS} pulumi up runs whose SSH connection is cut aft
 
     after(async () => {
         if (results.length) {
-            const text = `fault trials (${STRATEGY}, seed ${SEED}, ${SMALL_FILES} small files + 1 × 8 MiB; healthy create ${calibration.create.total} bytes, update ${calibration.update.total} bytes):\n${formatFaultMatrix(results)}\n`;
+            const text = `fault trials (${STRATEGY}, seed ${SEED}, ${SMALL_FILES} small files + 1 × 8 MiB; healthy create ${calibration.create.total} bytes, update ${calibration.update.total} bytes):\n${formatFaultMatrix(results, work)}\n`;
             console.log(`\n${text}`);
             if (process.env.PULUMI_DELTA_FAULT_MATRIX) fs.writeFileSync(process.env.PULUMI_DELTA_FAULT_MATRIX, text);
         }
