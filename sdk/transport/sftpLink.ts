@@ -1,4 +1,4 @@
-import type { SFTPWrapper } from "ssh2";
+import type { Client, SFTPWrapper } from "ssh2";
 
 /** The cause named when a request fails because the connection under it is gone. */
 export const LINK_LOST = "the SSH connection was lost";
@@ -38,6 +38,35 @@ export function failFastWhenClosed(sftp: SFTPWrapper): SFTPWrapper {
                     return false;
                 }
                 args[args.length - 1] = (err: Error | null | undefined, ...rest: unknown[]) => (cb as (...a: unknown[]) => void)(err ? lost(err) : err, ...rest);
+                return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+        },
+    });
+}
+
+/** Client calls that open a channel (each takes its callback last). */
+const CHANNEL_OPENERS = new Set(["exec", "sftp", "shell", "forwardOut", "subsys"]);
+
+/**
+ * The same for the connection itself: once it has closed, ssh2 queues a new
+ * channel (an `exec`, a second SFTP session, the hashing shell) waiting for
+ * an answer that never comes. This view of the client fails such a call at
+ * once, naming the lost link.
+ */
+export function failFastClient(client: Client): Client {
+    let closed = false;
+    client.once("close", () => (closed = true));
+    client.once("end", () => (closed = true));
+    return new Proxy(client, {
+        get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver) as unknown;
+            if (typeof prop !== "string" || typeof value !== "function" || !CHANNEL_OPENERS.has(prop)) return value;
+            return (...args: unknown[]) => {
+                const cb = args[args.length - 1];
+                if (closed && typeof cb === "function") {
+                    process.nextTick(cb as (e: Error) => void, new Error(LINK_LOST));
+                    return target;
+                }
                 return (value as (...a: unknown[]) => unknown).apply(target, args);
             };
         },

@@ -18,7 +18,7 @@ import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, p
 import { AccountIdCache } from "./accountIds";
 import { hashManyByExec, parseSha256, sha256Script } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
-import { failFastWhenClosed } from "./sftpLink";
+import { failFastClient, failFastWhenClosed } from "./sftpLink";
 import { fullFilesystemCause, SSH_FX_FAILURE, StatVfs } from "./sftpFailure";
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
@@ -277,7 +277,7 @@ export async function connectSsh(c: ConnectionInputs): Promise<SshTransport> {
         for (const h of [...hops].reverse()) h.end();
         throw new TransportError("open an SFTP session with", describeConnection(c), "", e.message);
     });
-    return new SshTransport(c, client, failFastWhenClosed(sftp), hops);
+    return new SshTransport(c, failFastClient(client), failFastWhenClosed(sftp), hops);
 }
 
 function sftpCall<T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void): Promise<T> {

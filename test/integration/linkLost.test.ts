@@ -10,7 +10,8 @@ import { tempDir } from "../helpers/tree";
  * every later SFTP call hung forever (ssh2 drops a request on a closed
  * channel without calling back), so a deployment cut mid-way never finished
  * its undo or released the host's lock, and `pulumi up` waited forever.
- * Every call on a lost link must now fail at once, naming the lost link.
+ * Every call on a lost link — SFTP requests, and new channels (exec) — must
+ * now fail at once, naming the lost link.
  */
 describe("SSH transport after the link drops (real sshd, a relay that cuts)", function () {
     let sshd: Sshd;
@@ -31,7 +32,16 @@ describe("SSH transport after the link drops (real sshd, a relay that cuts)", fu
                 await assert.rejects(inFlight, /the SSH connection was lost|failed to/);
                 assert.ok(cut, "the relay did not cut");
                 // After it: each call fails within a second instead of waiting forever.
-                for (const call of [() => t.stat(path.join(dir, "before.txt")), () => t.unlink(path.join(dir, "before.txt")), () => t.readFile(path.join(dir, "before.txt")), () => t.mkdirp(path.join(dir, "new"), 0o755)]) {
+                const calls = [
+                    () => t.stat(path.join(dir, "before.txt")),
+                    () => t.unlink(path.join(dir, "before.txt")),
+                    () => t.readFile(path.join(dir, "before.txt")),
+                    () => t.mkdirp(path.join(dir, "new"), 0o755),
+                    // A new channel on the closed connection: an exec, and a hash by exec (no hashing shell was opened).
+                    () => t.exec(`ls ${dir}`),
+                    () => t.sha256(path.join(dir, "before.txt")),
+                ];
+                for (const call of calls) {
                     const started = Date.now();
                     await assert.rejects(
                         Promise.race([call(), new Promise((_, reject) => setTimeout(() => reject(new Error("still waiting after 5 s")), 5000))]),
