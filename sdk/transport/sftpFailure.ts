@@ -1,3 +1,6 @@
+/** SSH_FX_EOF: a read past the end of a file. */
+export const SSH_FX_EOF = 1;
+
 /** SSH_FX_FAILURE: the status OpenSSH's sftp-server sends for an errno it has no code for, ENOSPC among them. */
 export const SSH_FX_FAILURE = 4;
 

@@ -19,7 +19,7 @@ import { AccountIdCache } from "./accountIds";
 import { hashManyByExec, parseSha256, sha256Script } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
 import { failFastClient, failFastWhenClosed } from "./sftpLink";
-import { fullFilesystemCause, SSH_FX_FAILURE, StatVfs } from "./sftpFailure";
+import { fullFilesystemCause, SSH_FX_EOF, SSH_FX_FAILURE, StatVfs } from "./sftpFailure";
 
 /** The largest SFTP write OpenSSH's server accepts whole (it advertises 255 KiB). */
 const WRITE_SIZE = 261120;
@@ -192,6 +192,11 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Clien
                 const agent = c.agentSocketPath ?? (c.privateKey || c.password ? undefined : process.env.SSH_AUTH_SOCK);
                 if (agent) config.agent = agent;
                 client.once("ready", () => resolve(client));
+                // A link that drops mid-handshake closes the client without an error (ssh2 then clears its readyTimeout): without this the dial would wait forever.
+                client.once("close", () => {
+                    const closed = new Error("the connection closed during the SSH handshake");
+                    reject(refusal ? new FatalDialError(refusal) : (greetingFailure(greeting(), closed, prefix) ?? closed));
+                });
                 // A later failure (the link drops) surfaces through pending requests; unhandled, it would crash the process.
                 client.on("error", () => undefined);
                 client.once("error", (err: Error & { level?: string }) => {
@@ -377,8 +382,22 @@ export class SshTransport implements Transport {
 
     async readdir(p: string): Promise<string[]> {
         try {
-            const list = await sftpCall<import("ssh2").FileEntry[]>((cb) => this.sftp.readdir(p, cb));
-            return list.map((e) => e.filename);
+            // Not ssh2's readdir of a path: on an error it closes the handle and waits for that reply, which never comes once the link is lost.
+            const handle = await sftpCall<Buffer>((cb) => this.sftp.opendir(p, cb));
+            const names: string[] = [];
+            try {
+                for (;;) {
+                    const list = await sftpCall<import("ssh2").FileEntry[] | false>((cb) => this.sftp.readdir(handle, cb)).catch((e: { code?: number }) => {
+                        if (e.code === SSH_FX_EOF) return false as const;
+                        throw e;
+                    });
+                    if (!list) break;
+                    for (const e of list) names.push(e.filename);
+                }
+            } finally {
+                await sftpCall<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+            }
+            return names;
         } catch (err) {
             this.fail("list", p, err);
         }
@@ -386,7 +405,24 @@ export class SshTransport implements Transport {
 
     async readFile(p: string): Promise<Buffer> {
         try {
-            return await sftpCall<Buffer>((cb) => this.sftp.readFile(p, cb));
+            // Not ssh2's readFile: on a read error it closes the handle and waits for that reply, which never comes once the link is lost.
+            const handle = await sftpCall<Buffer>((cb) => this.sftp.open(p, "r", cb));
+            const parts: Buffer[] = [];
+            try {
+                for (let pos = 0; ; ) {
+                    const buf = Buffer.allocUnsafe(WRITE_SIZE);
+                    const n = await sftpCall<number>((cb) => this.sftp.read(handle, buf, 0, WRITE_SIZE, pos, cb)).catch((e: { code?: number }) => {
+                        if (e.code === SSH_FX_EOF) return 0;
+                        throw e;
+                    });
+                    if (n === 0) break;
+                    parts.push(buf.subarray(0, n));
+                    pos += n;
+                }
+            } finally {
+                await sftpCall<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+            }
+            return Buffer.concat(parts);
         } catch (err) {
             this.fail("read", p, err);
         }
