@@ -62,7 +62,8 @@ export function planFaultTrials(n: number, random: () => number, strategy: Strat
     const out: FaultPlan[] = [];
     for (let i = 0; i < n; i++) {
         const aim = AIMS[i % AIMS.length];
-        const op = (i + Math.floor(i / AIMS.length)) % 2 === 0 ? "create" : "update";
+        // Each round of aims swaps the operations, so every aim gets creates and updates alike.
+        const op = ((i % AIMS.length) + Math.floor(i / AIMS.length)) % 2 === 0 ? "create" : "update";
         out.push({ index: i + 1, op, strategy, aim, u: random(), how: Math.floor(i / 2) % 2 === 0 ? "reset" : "close" });
     }
     return out;
