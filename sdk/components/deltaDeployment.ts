@@ -79,6 +79,25 @@ export interface DeltaDeploymentArgs {
      */
     diffFileLimit?: number;
     /**
+     * The most files one update may remove from the deployment: a whole
+     * number of files (`50`), or a percentage of the deployed files
+     * (`"10%"`, rounded down). A larger removal is refused by the preview,
+     * naming `source`, before `pulumi up` touches the host; raise or remove
+     * it for an update meant to remove more. Counted by path against the
+     * deployed manifest in state. Changing it alone is not an update.
+     * Default: no limit (an update that removes every file is still
+     * refused; see `allowEmptySource`).
+     */
+    maxDelete?: pulumi.Input<number | string>;
+    /**
+     * Lets an update remove every deployed file while adding none. Without
+     * it such an update (an empty or mistyped `source`, a build that produced
+     * nothing, an `exclude` that excludes everything) is refused by the
+     * preview, naming `source`. Lifts only that rule: `maxDelete` still
+     * applies. Changing it alone is not an update. Default: false.
+     */
+    allowEmptySource?: pulumi.Input<boolean>;
+    /**
      * "sudo": the login user (`connection.user`) is not root, and acts as
      * root through `sudo -n`, which must not ask for a password (a NOPASSWD
      * sudoers entry). File contents are uploaded over SFTP as the login user

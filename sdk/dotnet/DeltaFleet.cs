@@ -63,6 +63,12 @@ namespace PulumiDelta.Delta
     public sealed class DeltaFleetArgs : global::Pulumi.ResourceArgs
     {
         /// <summary>
+        /// Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+        /// </summary>
+        [Input("allowEmptySource")]
+        public Input<bool>? AllowEmptySource { get; set; }
+
+        /// <summary>
         /// "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
         /// </summary>
         [Input("become")]
@@ -123,6 +129,12 @@ namespace PulumiDelta.Delta
         public Input<int>? KeepReleases { get; set; }
 
         /// <summary>
+        /// The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+        /// </summary>
+        [Input("maxDelete")]
+        public InputUnion<int, string>? MaxDelete { get; set; }
+
+        /// <summary>
         /// A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         /// </summary>
         [Input("onChange")]
@@ -171,7 +183,7 @@ namespace PulumiDelta.Delta
         public Input<PulumiDelta.Delta.Strategy>? Strategy { get; set; }
 
         /// <summary>
-        /// What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -&gt; &lt;target&gt;"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        /// What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -&gt; &lt;target&gt;"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what earlier versions did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
         /// </summary>
         [Input("symlinks")]
         public Input<string>? Symlinks { get; set; }
@@ -196,6 +208,7 @@ namespace PulumiDelta.Delta
 
         public DeltaFleetArgs()
         {
+            AllowEmptySource = false;
             DiffFileLimit = 1000;
             HookTimeout = 60;
             KeepReleases = 3;

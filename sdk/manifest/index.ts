@@ -12,3 +12,5 @@ export { SYMLINK_POLICIES } from "./walk";
 export type { WalkedFile, WalkedLink, WalkedDir, WalkResult, WalkOptions, SymlinkPolicy } from "./walk";
 export * from "./chunking";
 export { encodeChunks, decodeChunks, loadChunks, storeChunks } from "./chunkStore";
+export { allowedRemovals, deletionPlan, deletionRefusal, parseMaxDelete } from "./deletionGuard";
+export type { DeleteLimit, DeletionPlan, GuardContext, GuardSettings } from "./deletionGuard";

@@ -3,7 +3,7 @@ import { DeltaRecord, DeltaRecordSummary, ON_DESTROY_VALUES, OnDestroy, pathsOve
 import { RELEASE } from "../apply/releases/hooks";
 import { DEFAULT_KEEP_RELEASES } from "../apply/releases/deploy";
 import { ConnectionSecrets, isUnknown, joinSecrets, PublicConnection, validateConnection } from "../connection";
-import { Manifest, ManifestEntry, parseFileMapValue, SYMLINK_POLICIES, SymlinkPolicy, validateExclude } from "../manifest";
+import { Manifest, ManifestEntry, parseFileMapValue, parseMaxDelete, SYMLINK_POLICIES, SymlinkPolicy, validateExclude } from "../manifest";
 
 /** What the DeltaDeployment dynamic resource receives (plain values). */
 export interface DeltaDeploymentProviderInputs {
@@ -47,6 +47,10 @@ export interface DeltaDeploymentProviderInputs {
     symlinks?: SymlinkPolicy;
     /** Keep the source's mtimes on the host. Default: true. */
     preserveMtimes?: boolean;
+    /** The most files one update may remove: a count, or a percentage of the deployed files ("10%"). Default: no limit. */
+    maxDelete?: number | string;
+    /** Lets an update remove every deployed file while adding none (an empty source). Default: false. */
+    allowEmptySource?: boolean;
     /** path → "<octal mode> sha256:<hex>", "link -> <target>" or "<octal mode> dir" */
     files?: Record<string, string>;
     manifestDigest: string;
@@ -156,6 +160,14 @@ export function validateInputs(news: Partial<DeltaDeploymentProviderInputs>): In
     }
     if (news.preserveMtimes !== undefined && news.preserveMtimes !== null && !isUnknown(news.preserveMtimes) && typeof news.preserveMtimes !== "boolean") {
         fail("preserveMtimes", `preserveMtimes must be true or false, got ${show(news.preserveMtimes)}; omit it to keep the source's mtimes`);
+    }
+    if (news.maxDelete !== undefined && news.maxDelete !== null && !isUnknown(news.maxDelete)) {
+        const parsed = parseMaxDelete(news.maxDelete);
+        if ("problem" in parsed) fail("maxDelete", parsed.problem);
+    }
+    const allowEmpty = news.allowEmptySource;
+    if (allowEmpty !== undefined && allowEmpty !== null && !isUnknown(allowEmpty) && typeof allowEmpty !== "boolean") {
+        fail("allowEmptySource", `allowEmptySource must be true or false, got ${show(allowEmpty)}; set it to true only for an update meant to remove every deployed file`);
     }
     if (news.takeOverFrom !== undefined && news.takeOverFrom !== null && !isUnknown(news.takeOverFrom)) {
         const bad = Array.isArray(news.takeOverFrom) ? news.takeOverFrom.filter((s) => !isUnknown(s) && (typeof s !== "string" || !/^[^/\s]+\/[^/\s]+(\/[^/\s]+)?$/.test(s))) : [news.takeOverFrom];

@@ -18,6 +18,8 @@ import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, p
 import { AccountIdCache } from "./accountIds";
 import { hashManyByExec, parseSha256, sha256Script, touchScript } from "./shell";
 import { ByteRange, ExecOptions, ExecResult, FsSpace, MtimeItem, RemoteStat, Transport, TransportError, UploadResult, WriteRangesResult } from "./types";
+import { failFastClient, failFastWhenClosed } from "./sftpLink";
+import { fullFilesystemCause, SSH_FX_EOF, SSH_FX_FAILURE, StatVfs } from "./sftpFailure";
 
 /** setstat requests in flight for mtimes. */
 const MTIMES_IN_FLIGHT = 64;
@@ -195,6 +197,11 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Clien
                 const agent = c.agentSocketPath ?? (c.privateKey || c.password ? undefined : process.env.SSH_AUTH_SOCK);
                 if (agent) config.agent = agent;
                 client.once("ready", () => resolve(client));
+                // A link that drops mid-handshake closes the client without an error (ssh2 then clears its readyTimeout): without this the dial would wait forever.
+                client.once("close", () => {
+                    const closed = new Error("the connection closed during the SSH handshake");
+                    reject(refusal ? new FatalDialError(refusal) : (greetingFailure(greeting(), closed, prefix) ?? closed));
+                });
                 // A later failure (the link drops) surfaces through pending requests; unhandled, it would crash the process.
                 client.on("error", () => undefined);
                 client.once("error", (err: Error & { level?: string }) => {
@@ -280,7 +287,7 @@ export async function connectSsh(c: ConnectionInputs): Promise<SshTransport> {
         for (const h of [...hops].reverse()) h.end();
         throw new TransportError("open an SFTP session with", describeConnection(c), "", e.message);
     });
-    return new SshTransport(c, client, sftp, hops);
+    return new SshTransport(c, failFastClient(client), failFastWhenClosed(sftp), hops);
 }
 
 function sftpCall<T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void): Promise<T> {
@@ -313,6 +320,19 @@ export class SshTransport implements Transport {
 
     private fail(verb: string, p: string, err: unknown): never {
         throw new TransportError(verb, p, this.host, (err as Error).message ?? String(err));
+    }
+
+    /** A bare "Failure" writing under `target` is often a full disk, which sftp-server cannot name: statvfs tells. */
+    private async explained(target: string, err: unknown): Promise<unknown> {
+        if ((err as { code?: number }).code !== SSH_FX_FAILURE || !this.hasExtension("statvfs@openssh.com")) return err;
+        const dir = path.posix.dirname(target);
+        try {
+            const v = await sftpCall<StatVfs>((cb) => this.sftp.ext_openssh_statvfs(dir, cb));
+            const cause = fullFilesystemCause((err as Error).message, dir, v);
+            return cause ? new Error(cause) : err;
+        } catch {
+            return err;
+        }
     }
 
     /** Whether the server offers an SFTP extension (e.g. "copy-data"). */
@@ -359,7 +379,7 @@ export class SshTransport implements Transport {
                 await sftpCall<void>((cb) => this.sftp.chmod(dir, mode, cb));
             } catch (err) {
                 const st = await this.stat(dir);
-                if (!st || st.kind !== "dir") this.fail("create directory", dir, err);
+                if (!st || st.kind !== "dir") this.fail("create directory", dir, await this.explained(dir, err));
             }
         }
         return missing;
@@ -367,8 +387,22 @@ export class SshTransport implements Transport {
 
     async readdir(p: string): Promise<string[]> {
         try {
-            const list = await sftpCall<import("ssh2").FileEntry[]>((cb) => this.sftp.readdir(p, cb));
-            return list.map((e) => e.filename);
+            // Not ssh2's readdir of a path: on an error it closes the handle and waits for that reply, which never comes once the link is lost.
+            const handle = await sftpCall<Buffer>((cb) => this.sftp.opendir(p, cb));
+            const names: string[] = [];
+            try {
+                for (;;) {
+                    const list = await sftpCall<import("ssh2").FileEntry[] | false>((cb) => this.sftp.readdir(handle, cb)).catch((e: { code?: number }) => {
+                        if (e.code === SSH_FX_EOF) return false as const;
+                        throw e;
+                    });
+                    if (!list) break;
+                    for (const e of list) names.push(e.filename);
+                }
+            } finally {
+                await sftpCall<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+            }
+            return names;
         } catch (err) {
             this.fail("list", p, err);
         }
@@ -376,7 +410,24 @@ export class SshTransport implements Transport {
 
     async readFile(p: string): Promise<Buffer> {
         try {
-            return await sftpCall<Buffer>((cb) => this.sftp.readFile(p, cb));
+            // Not ssh2's readFile: on a read error it closes the handle and waits for that reply, which never comes once the link is lost.
+            const handle = await sftpCall<Buffer>((cb) => this.sftp.open(p, "r", cb));
+            const parts: Buffer[] = [];
+            try {
+                for (let pos = 0; ; ) {
+                    const buf = Buffer.allocUnsafe(WRITE_SIZE);
+                    const n = await sftpCall<number>((cb) => this.sftp.read(handle, buf, 0, WRITE_SIZE, pos, cb)).catch((e: { code?: number }) => {
+                        if (e.code === SSH_FX_EOF) return 0;
+                        throw e;
+                    });
+                    if (n === 0) break;
+                    parts.push(buf.subarray(0, n));
+                    pos += n;
+                }
+            } finally {
+                await sftpCall<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+            }
+            return Buffer.concat(parts);
         } catch (err) {
             this.fail("read", p, err);
         }
@@ -414,7 +465,7 @@ export class SshTransport implements Transport {
                 await sftpCall<void>((cb) => this.sftp.close(handle, cb));
             }
         } catch (err) {
-            this.fail("write", p, err);
+            this.fail("write", p, await this.explained(p, err));
         }
     }
 
@@ -423,7 +474,7 @@ export class SshTransport implements Transport {
             const size = (await fs.promises.stat(localPath)).size;
             return size <= SMALL_UPLOAD ? await this.uploadSmall(localPath, remotePath, mode, onBytes) : await this.uploadStream(localPath, remotePath, mode, onBytes);
         } catch (err) {
-            this.fail("upload", `${localPath} to ${remotePath}`, err);
+            this.fail("upload", `${localPath} to ${remotePath}`, await this.explained(remotePath, err));
         }
     }
 
@@ -530,7 +581,7 @@ export class SshTransport implements Transport {
     /** Opens the copy-data session on first use; a closed one is reopened. */
     private copySftp(): Promise<SFTPWrapper> {
         if (!this.copySession) {
-            const opening = new Promise<SFTPWrapper>((resolve, reject) => this.client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+            const opening = new Promise<SFTPWrapper>((resolve, reject) => this.client.sftp((err, s) => (err ? reject(err) : resolve(failFastWhenClosed(s)))));
             this.copySession = opening;
             opening.then(
                 (s) => s.once("close", () => {

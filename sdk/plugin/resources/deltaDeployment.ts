@@ -82,6 +82,19 @@ function check(ctx: ResourceContext, olds: PlainObject, news: PlainObject): { in
     return { inputs, failures };
 }
 
+/**
+ * The mass-deletion guard, in Diff so that `pulumi preview` (and the plan of
+ * `pulumi up`) fails before anything runs on the host. Judged on the deployed
+ * manifest from state, not on drift: files refresh found gone still count.
+ */
+function refuseMassDeletion(ctx: ResourceContext, deployed: manifest.Manifest, newL: ReturnType<typeof toLegacy>, news: PlainObject, next: manifest.Manifest): void {
+    // Not known until an Output resolves: the up's own Diff judges it then, before Update runs.
+    if (isUnknown(newL.maxDelete) || isUnknown(newL.allowEmptySource)) return;
+    const plan = manifest.deletionPlan(deployed, next);
+    const refusal = manifest.deletionRefusal(plan, newL, { name: ctx.name, source: str(news.source) ?? "", exclude: newL.exclude ?? [], target: lifecycle.where(newL) });
+    if (refusal) throw new Error(refusal);
+}
+
 function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffResult {
     const oldL = toLegacyOutputs(ctx, olds);
     const newL = toLegacy(ctx, news);
@@ -97,7 +110,8 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
     const drift = readDrift(olds);
     let filesChange = false;
     if (news.manifestDigest !== olds.manifestDigest || replaces.length || drift) {
-        const previous = applyDrift(manifest.decodeManifest(oldL.deployed), drift);
+        const deployed = manifest.decodeManifest(oldL.deployed);
+        const previous = applyDrift(deployed, drift);
         const next = lifecycle.newManifest(newL, false);
         const delta = manifest.diffManifests(previous.kind === next.kind ? previous : undefined, next);
         filesChange = !manifest.deltaIsEmpty(delta);
@@ -105,6 +119,8 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
             const [heading, ...paths] = manifest.formatDelta(ctx.name, lifecycle.where(newL), delta).split("\n");
             ctx.log([heading + rollbackNote(olds, news), ...paths].join("\n") + driftNote(drift, delta));
         }
+        // After the delta's listing, so a refused preview still shows what it would have removed.
+        refuseMassDeletion(ctx, deployed, newL, news, next);
         if (news.files !== undefined) {
             for (const p of delta.added) detailedDiff[fileKey(p)] = replaces.length ? "add-replace" : "add";
             for (const p of delta.changed) detailedDiff[fileKey(p)] = replaces.length ? "update-replace" : "update";

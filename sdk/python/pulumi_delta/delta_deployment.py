@@ -24,6 +24,7 @@ class DeltaDeploymentArgs:
     def __init__(__self__, *,
                  destination: pulumi.Input[_builtins.str],
                  source: pulumi.Input[_builtins.str],
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  connection: pulumi.Input[Optional['ConnectionArgs']] = None,
                  diff_file_limit: Optional[_builtins.int] = None,
@@ -31,6 +32,7 @@ class DeltaDeploymentArgs:
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
                  keep_releases: pulumi.Input[Optional[_builtins.int]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -45,6 +47,7 @@ class DeltaDeploymentArgs:
 
         :param pulumi.Input[_builtins.str] destination: Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
         :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
+        :param pulumi.Input[_builtins.bool] allow_empty_source: Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
         :param pulumi.Input['Become'] become: "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
         :param pulumi.Input['ConnectionArgs'] connection: The host to deploy to over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi (local files).
         :param _builtins.int diff_file_limit: Up to this many files, the per-file manifest is a resource input, so `pulumi preview --diff` marks each file. Above it, the input is only the manifest's digest and counts (each map entry costs the engine ≈ 0.35 ms on every preview), and the per-file delta is listed under Diagnostics. A stack moves between the two without a replace or a resend. Default: 1000.
@@ -52,18 +55,23 @@ class DeltaDeploymentArgs:
         :param pulumi.Input[_builtins.str] group: Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group.
         :param pulumi.Input[_builtins.float] hook_timeout: Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
         :param pulumi.Input[_builtins.int] keep_releases: With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
+        :param pulumi.Input[Union[_builtins.int, _builtins.str]] max_delete: The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
         :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
         :param pulumi.Input[_builtins.bool] preserve_mtimes: Keep each deployed file's and symlink's mtime as in the source (whole seconds), and set each folder's mtime to its source folder's after its content is written (deepest first), so the host's tree compares equal under `rsync -a`. An mtime alone is never a change: a fresh `git clone` of the same tree deploys nothing (and leaves the host's mtimes as they were). false: files get the time they were written. Default: true.
         :param pulumi.Input[_builtins.str] state_dir: Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
         :param pulumi.Input['Strategy'] strategy: How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
-        :param pulumi.Input[_builtins.str] symlinks: What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        :param pulumi.Input[_builtins.str] symlinks: What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what earlier versions did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] take_over_from: Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
         :param pulumi.Input[_builtins.str] validate: A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
         """
         pulumi.set(__self__, "destination", destination)
         pulumi.set(__self__, "source", source)
+        if allow_empty_source is None:
+            allow_empty_source = False
+        if allow_empty_source is not None:
+            pulumi.set(__self__, "allow_empty_source", allow_empty_source)
         if become is not None:
             pulumi.set(__self__, "become", become)
         if connection is not None:
@@ -84,6 +92,8 @@ class DeltaDeploymentArgs:
             keep_releases = 3
         if keep_releases is not None:
             pulumi.set(__self__, "keep_releases", keep_releases)
+        if max_delete is not None:
+            pulumi.set(__self__, "max_delete", max_delete)
         if on_change is not None:
             pulumi.set(__self__, "on_change", on_change)
         if on_destroy is None:
@@ -134,6 +144,18 @@ class DeltaDeploymentArgs:
     @source.setter
     def source(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "source", value)
+
+    @_builtins.property
+    @pulumi.getter(name="allowEmptySource")
+    def allow_empty_source(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+        """
+        return pulumi.get(self, "allow_empty_source")
+
+    @allow_empty_source.setter
+    def allow_empty_source(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "allow_empty_source", value)
 
     @_builtins.property
     @pulumi.getter
@@ -220,6 +242,18 @@ class DeltaDeploymentArgs:
         pulumi.set(self, "keep_releases", value)
 
     @_builtins.property
+    @pulumi.getter(name="maxDelete")
+    def max_delete(self) -> pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]]:
+        """
+        The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+        """
+        return pulumi.get(self, "max_delete")
+
+    @max_delete.setter
+    def max_delete(self, value: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]]):
+        pulumi.set(self, "max_delete", value)
+
+    @_builtins.property
     @pulumi.getter(name="onChange")
     def on_change(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -295,7 +329,7 @@ class DeltaDeploymentArgs:
     @pulumi.getter
     def symlinks(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what earlier versions did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
         """
         return pulumi.get(self, "symlinks")
 
@@ -334,6 +368,7 @@ class DeltaDeployment(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  connection: pulumi.Input[Optional[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                  destination: pulumi.Input[Optional[_builtins.str]] = None,
@@ -342,6 +377,7 @@ class DeltaDeployment(pulumi.CustomResource):
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
                  keep_releases: pulumi.Input[Optional[_builtins.int]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -358,6 +394,7 @@ class DeltaDeployment(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] allow_empty_source: Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
         :param pulumi.Input['Become'] become: "sudo": the login user (`connection.user`) is not root, and acts as root through `sudo -n`, which must not ask for a password (a NOPASSWD sudoers entry). File contents are uploaded over SFTP as the login user into an upload folder it owns (`/var/tmp/pulumi-delta-upload.*`, removed when the deployment ends); moving them into staging and into place, backups, ownership, records and the `validate` / `onChange` hooks all run as root. Deployed files are owned by root unless `owner` / `group` say otherwise. `stateDir` then defaults to "/var/lib/pulumi-delta", created by sudo with mode 0700. When the upload folder and staging are on different filesystems, moving an upload into staging copies it; the final move into place is still a rename. Large files are sent whole (no server-side range copies). Ignored when the login user is root. Default: none (act as the login user).
         :param pulumi.Input[Union['ConnectionArgs', 'ConnectionArgsDict']] connection: The host to deploy to over SSH, with @pulumi/command's field names. Default: none, meaning the machine that runs Pulumi (local files).
         :param pulumi.Input[_builtins.str] destination: Absolute path on the host. For a directory source, the directory the tree lands in; for a single-file source, the file's exact path (e.g. `/etc/nginx/conf.d/app.conf`). Required. Changing it replaces the deployment (the old destination is restored first).
@@ -366,6 +403,7 @@ class DeltaDeployment(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] group: Group (name or numeric gid, resolved on the host) of the deployed files, set like `owner`. Default: that user's primary group.
         :param pulumi.Input[_builtins.float] hook_timeout: Seconds `validate` and `onChange` may each run before they are killed and count as failed. Default: 60.
         :param pulumi.Input[_builtins.int] keep_releases: With `strategy: "releases"`: how many releases stay on the host, the live one included (the others are the most recently live ones, ready for an instant rollback). A release that failed or never went live never counts and is removed. Default: 3.
+        :param pulumi.Input[Union[_builtins.int, _builtins.str]] max_delete: The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
         :param pulumi.Input[_builtins.str] on_change: A command run on the host after a deployment that changed at least one file, e.g. `systemctl reload nginx`. A non-zero exit (or a timeout) puts the previous files back, runs `onChange` again so the service returns to them, and fails showing both runs' output. Also runs when `pulumi destroy` restores or removes files. Default: none.
         :param pulumi.Input['OnDestroy'] on_destroy: What `pulumi destroy` does to the host: "restore" removes the files the deployment created and puts back every file it overwrote; "remove" removes every deployed file; "retain" leaves them. Default: "restore".
         :param pulumi.Input[_builtins.str] owner: User (name or numeric uid, resolved on the host) that owns the deployed files, e.g. "root" or "www-data". Set on each staged file before it is renamed into place, so a file never appears with another owner. Changing it re-owns every deployed file. Needs root (connect as root or use `become`). Also set on the folders the deployment creates (and on folder entries: empty folders and folders with another mode than 0755); folders that were already there keep their owner. Default: the user that writes the files (root with `become`).
@@ -373,7 +411,7 @@ class DeltaDeployment(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] source: Local directory (or single file) to deploy, relative to the Pulumi program or absolute. Required. Its files are hashed during preview. Symlinks (see `symlinks`), empty folders and folder modes are deployed as they are, so the host's tree is what `rsync -a` would make of it; hard links become separate files.
         :param pulumi.Input[_builtins.str] state_dir: Host folder for originals, backups, staging and records, kept apart from the destination. Default: "/var/lib/pulumi-delta" when connecting as root, else "~/.local/state/pulumi-delta". Created with mode 0700.
         :param pulumi.Input['Strategy'] strategy: How the new tree goes in place. "inPlace": each changed file is staged and renamed into the destination folder (atomic per file; a reader can see old and new files side by side while a deployment commits). "releases" (directory source only): each deployment builds a complete release folder in `.<name>.releases/<id>/` beside `destination` (same filesystem, mode 0755, so whoever reads `destination` reads it), hard-linking every unchanged file from the live release on the host (no bytes sent; a file whose mode or owner changes is copied on the host instead) and sending only the delta; then `destination`, a symlink, is pointed at it by renaming a new symlink over it, the one atomic step. A manifest whose release is still kept (a rollback) sends no file bytes and only flips the link. `validate` runs against the new release before the flip, with `{release}` replaced by the shell-quoted path of its folder (e.g. `nginx -t -p {release}`); `onChange` runs after the flip, and a failure of either leaves or puts the previous release live. On the first release, the folder at `destination` (with whatever files it holds) is kept aside as `.<name>.releases/original` — refused if another deployment's files are in it — and `destroy` puts it back byte for byte ("retain" leaves the live release's files there as a plain folder instead); a folder cannot be replaced by a symlink in one rename, so the first release and the return to a folder leave `destination` absent for one rename (the log says so). Changing `strategy` is an update: to "releases", the inPlace deployment's originals are put back first and that folder becomes the original; to "inPlace", the original is put back, then the files are deployed in place onto it. Default: "inPlace".
-        :param pulumi.Input[_builtins.str] symlinks: What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        :param pulumi.Input[_builtins.str] symlinks: What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what earlier versions did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] take_over_from: Stacks whose deployed paths on the host this deployment may take over, as "project/stack" or "org/project/stack" (e.g. `["site/old-prod"]`). Every host keeps a ledger of who owns each deployed path; a path owned by another stack is otherwise refused before anything moves. Taking over makes this deployment the path's owner: the other stack's destroy then leaves it alone, and this one's restores its original. Use it to move a destination between stacks, or after `pulumi state delete` of a deployment whose stack is gone. Paths of this stack's own resources (a replace, a rename) are taken over without it. Default: none.
         :param pulumi.Input[_builtins.str] validate: A command run on the host (in its shell, over the same connection; or locally without one) before a deployment is recorded, e.g. `nginx -t`. If it contains `{staged}` (single-file source only), that is replaced by the shell-quoted path of the staged new file and the command runs before anything moves into place, e.g. `visudo -cf {staged}`; otherwise it runs with the new files in place. A non-zero exit (or running past `hookTimeout`) puts the previous files back and fails with the command, its exit code and its output. Also runs when `pulumi destroy` restores or removes files. Nothing else is interpolated. Default: none.
         """
@@ -401,6 +439,7 @@ class DeltaDeployment(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 allow_empty_source: pulumi.Input[Optional[_builtins.bool]] = None,
                  become: pulumi.Input[Optional['Become']] = None,
                  connection: pulumi.Input[Optional[Union['ConnectionArgs', 'ConnectionArgsDict']]] = None,
                  destination: pulumi.Input[Optional[_builtins.str]] = None,
@@ -409,6 +448,7 @@ class DeltaDeployment(pulumi.CustomResource):
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  hook_timeout: pulumi.Input[Optional[_builtins.float]] = None,
                  keep_releases: pulumi.Input[Optional[_builtins.int]] = None,
+                 max_delete: pulumi.Input[Optional[Union[_builtins.int, _builtins.str]]] = None,
                  on_change: pulumi.Input[Optional[_builtins.str]] = None,
                  on_destroy: pulumi.Input[Optional['OnDestroy']] = None,
                  owner: pulumi.Input[Optional[_builtins.str]] = None,
@@ -428,6 +468,9 @@ class DeltaDeployment(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = DeltaDeploymentArgs.__new__(DeltaDeploymentArgs)
 
+            if allow_empty_source is None:
+                allow_empty_source = False
+            __props__.__dict__["allow_empty_source"] = allow_empty_source
             __props__.__dict__["become"] = become
             __props__.__dict__["connection"] = connection
             if destination is None and not opts.urn:
@@ -444,6 +487,7 @@ class DeltaDeployment(pulumi.CustomResource):
             if keep_releases is None:
                 keep_releases = 3
             __props__.__dict__["keep_releases"] = keep_releases
+            __props__.__dict__["max_delete"] = max_delete
             __props__.__dict__["on_change"] = on_change
             if on_destroy is None:
                 on_destroy = 'restore'
@@ -493,6 +537,7 @@ class DeltaDeployment(pulumi.CustomResource):
 
         __props__ = DeltaDeploymentArgs.__new__(DeltaDeploymentArgs)
 
+        __props__.__dict__["allow_empty_source"] = None
         __props__.__dict__["become"] = None
         __props__.__dict__["connection"] = None
         __props__.__dict__["destination"] = None
@@ -507,6 +552,7 @@ class DeltaDeployment(pulumi.CustomResource):
         __props__.__dict__["last_delta"] = None
         __props__.__dict__["last_record"] = None
         __props__.__dict__["manifest_digest"] = None
+        __props__.__dict__["max_delete"] = None
         __props__.__dict__["on_change"] = None
         __props__.__dict__["on_destroy"] = None
         __props__.__dict__["owner"] = None
@@ -519,6 +565,14 @@ class DeltaDeployment(pulumi.CustomResource):
         __props__.__dict__["total_bytes"] = None
         __props__.__dict__["validate"] = None
         return DeltaDeployment(resource_name, opts=opts, __props__=__props__)
+
+    @_builtins.property
+    @pulumi.getter(name="allowEmptySource")
+    def allow_empty_source(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Lets an update remove every deployed file while adding none. Without it such an update — an empty or mistyped `source`, a build that produced nothing, an `exclude` that excludes everything — is refused by the preview, naming `source`, before `pulumi up` touches the host. It lifts only that rule: a `maxDelete` still applies. Changing it alone is not an update. Default: false.
+        """
+        return pulumi.get(self, "allow_empty_source")
 
     @_builtins.property
     @pulumi.getter
@@ -633,6 +687,14 @@ class DeltaDeployment(pulumi.CustomResource):
         return pulumi.get(self, "manifest_digest")
 
     @_builtins.property
+    @pulumi.getter(name="maxDelete")
+    def max_delete(self) -> pulumi.Output[Optional[Any]]:
+        """
+        The most files one update may remove from the deployment: a whole number of files (e.g. `50`), or a percentage of the deployed files as a string (e.g. `"10%"`, rounded down). A larger removal is refused by the preview (the plugin's diff), naming `source`, before `pulumi up` touches the host; raise or remove it for an update meant to remove more. Counted by path against the deployed manifest in state (a file removed on the host still counts; a replace counts only files the new deployment no longer has). Changing it alone is not an update. Default: no limit (an update that removes every file is still refused, see `allowEmptySource`).
+        """
+        return pulumi.get(self, "max_delete")
+
+    @_builtins.property
     @pulumi.getter(name="onChange")
     def on_change(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
@@ -692,7 +754,7 @@ class DeltaDeployment(pulumi.CustomResource):
     @pulumi.getter
     def symlinks(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what versions before 0.3 did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
+        What a symlink under `source` becomes. "preserve": deployed as a symlink with the same target text, whatever it points at (absolute, outside the source, dangling), as `rsync -a` does; the target text is in the manifest, so a retargeted link is a change the preview shows (`files` shows it as `"link -> <target>"`). "follow": replaced by what it points at, a file or a folder (walked in turn), as `rsync -L` does; a link may point outside `source`; a dangling link or a loop is refused. "refuse": the preview fails listing every symlink (what earlier versions did). Writing on the host never follows a symlink either way: a path whose parent on the host is a symlink is replaced when the previous deployment put that link there, and refused otherwise. Default: "preserve".
         """
         return pulumi.get(self, "symlinks")
 
