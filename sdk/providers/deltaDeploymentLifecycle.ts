@@ -175,6 +175,18 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
         if (ownership && previous && JSON.stringify(ownership) !== JSON.stringify(before ?? null)) await applyOwnership(t, news.destination, next, ownership);
         return r;
     });
+    return deployedOutputs(news, previous, instance, next, result, result.createdDirs);
+}
+
+/** What either strategy's deployment leaves in state: the inputs (less the file map), the manifest's summary and the compact deployed manifest. */
+function deployedOutputs(
+    news: Inputs,
+    previous: Outputs | undefined,
+    instance: string,
+    next: manifest.Manifest,
+    result: { delta: manifest.ManifestDelta; bytesSent: number; record?: Outputs["lastRecord"] },
+    createdDirs: string[],
+): Outputs {
     const { files: _files, ...rest } = news;
     return {
         ...rest,
@@ -184,9 +196,9 @@ async function deployInputs(news: Inputs, previous: Outputs | undefined, instanc
         lastDelta: { added: result.delta.added.length, changed: result.delta.changed.length, removed: result.delta.removed.length, bytesSent: result.bytesSent },
         // A deployment that changed nothing keeps the previous record.
         lastRecord: result.record ?? previous?.lastRecord ?? null,
-        // Above diffFileLimit state keeps 8 bytes of each hash: the engine logs and copies this value several times per preview, the host's ledger keeps the whole hashes.
+        // Above diffFileLimit state keeps 8 bytes of each hash: the engine logs and copies this value several times per preview; the host keeps the whole hashes (the ledger, each release's manifest).
         deployed: manifest.encodeManifest(next, { hashBytes: news.files === undefined ? STATE_HASH_BYTES : 32 }),
-        createdDirs: manifest.encodePaths(result.createdDirs),
+        createdDirs: manifest.encodePaths(createdDirs),
         instanceId: instance,
     };
 }
@@ -195,20 +207,7 @@ async function deployReleaseInputs(news: Inputs, previous: Outputs | undefined, 
     const { result } = await withTransport(news, (t) =>
         deployAsRelease({ t, news, previous, next, ownership: ownershipOf(news), hooks: hooksOf(news), identity: identityOf(news, instance), owner: { project: news.project, stack: news.stack, resource: news.name }, log: run.log ?? log }),
     );
-    const { files: _files, ...rest } = news;
-    return {
-        ...rest,
-        manifestDigest: manifest.manifestDigest(next),
-        fileCount: next.entries.size,
-        totalBytes: manifest.totalBytes(next),
-        lastDelta: { added: result.delta.added.length, changed: result.delta.changed.length, removed: result.delta.removed.length, bytesSent: result.bytesSent },
-        lastRecord: result.record ?? previous?.lastRecord ?? null,
-        // As inPlace: 8 bytes of each hash above diffFileLimit; each release's whole manifest is kept on the host.
-        deployed: manifest.encodeManifest(next, { hashBytes: news.files === undefined ? STATE_HASH_BYTES : 32 }),
-        createdDirs: manifest.encodePaths([]),
-        instanceId: instance,
-        keptReleases: result.kept,
-    };
+    return { ...deployedOutputs(news, previous, instance, next, result, []), keptReleases: result.kept };
 }
 
 export async function create(news: Inputs, run: RunOptions = {}): Promise<{ id: string; outs: Outputs }> {
