@@ -1,5 +1,6 @@
 import * as path from "path";
 import type { Transport } from "../transport";
+import { writeFileAtomically } from "./atomicFile";
 import { HostFiles } from "./hostFiles";
 import { backupPath, HostLayout } from "./layout";
 
@@ -43,7 +44,7 @@ export interface Journal {
 }
 
 export async function writeJournal(t: Transport, layout: HostLayout, j: Journal): Promise<void> {
-    await t.writeFile(layout.journal, JSON.stringify(j), 0o600);
+    await writeFileAtomically(t, layout.journal, JSON.stringify(j), 0o600);
 }
 
 export async function readJournal(t: Transport, layout: HostLayout): Promise<Journal | undefined> {

@@ -2,6 +2,7 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { comparePaths, decodeManifest, decodeNumbers, decodePaths, encodeManifest, encodeNumbers, encodePaths, Manifest, ManifestEntry } from "../manifest";
 import type { Transport } from "../transport";
+import { writeFileAtomically } from "./atomicFile";
 import type { HostLayout } from "./layout";
 import { listRecords } from "./records";
 
@@ -182,9 +183,7 @@ export async function writeLedger(t: Transport, layout: HostLayout, l: Ledger): 
         await t.unlink(layout.ledger).catch(() => undefined);
         return;
     }
-    const tmp = `${layout.ledger}.tmp-${crypto.randomBytes(4).toString("hex")}`;
-    await t.writeFile(tmp, encodeLedger(l), 0o600);
-    await t.rename(tmp, layout.ledger);
+    await writeFileAtomically(t, layout.ledger, encodeLedger(l), 0o600);
 }
 
 /** Every file under `dir` on the host, as paths relative to it. */

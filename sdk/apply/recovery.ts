@@ -1,5 +1,6 @@
 import * as path from "path";
 import type { Transport } from "../transport";
+import { isLeftTemp } from "./atomicFile";
 import { readJournal, undoJournal } from "./journal";
 import { destinationKey, HostLayout } from "./layout";
 import { readLedger } from "./ledger";
@@ -27,7 +28,7 @@ export async function recoverDestination(t: Transport, layout: HostLayout, desti
     }
     let leaked = 0;
     for (const name of await t.readdir(layout.folder)) {
-        if (name.startsWith("staging-") || name.startsWith("ledger.json.tmp-")) {
+        if (name.startsWith("staging-") || isLeftTemp(name)) {
             await t.removeTree(`${layout.folder}/${name}`);
             leaked++;
         }

@@ -23,6 +23,8 @@ export interface FaultRelay {
     port: number;
     /** Cuts after `bytes` more bytes (counting from 0 now); `onCut` runs at that moment, synchronously. */
     armCut(bytes: number, how: CutHow, onCut?: (e: CutEvent) => void): void;
+    /** Moves the armed cut to `bytes` (counted since `armCut`, not from now): for a cut measured from a moment inside the run. */
+    moveCut(bytes: number): void;
     /** Forwards again, counting from 0, with no cut armed. */
     heal(): void;
     /** Bytes since the last `armCut` or `heal`, and whether the cut has happened. */
@@ -105,6 +107,9 @@ export function startFaultRelay(targetPort: number): Promise<FaultRelay> {
                     how = h;
                     cut = undefined;
                     onCut = fn;
+                },
+                moveCut: (n) => {
+                    if (!cut) limit = Math.max(bytes + 1, n);
                 },
                 heal: () => {
                     bytes = 0;

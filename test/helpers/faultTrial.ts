@@ -1,20 +1,27 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { assertHost, assertRestored, HostSnapshot, hostSnapshot, Overlay, stateLeftovers } from "./hostTree";
+import { assertRestored, HostSnapshot, stateLeftovers } from "./hostTree";
 import { markedPhases, Phase, PHASES, recoveringUp } from "./kill";
 import { CutEvent, CutHow, FaultRelay } from "./faultRelay";
 import { collector, outputValues } from "./pulumi";
+import { assertDeployed, lostFiles, Strategy } from "./strategyChecks";
+import { ReaderSummary, TreeReader } from "./treeReader";
+import { check, formatTable, yesNo } from "./trialMatrix";
+
+export { Strategy } from "./strategyChecks";
 
 /**
  * One network-fault trial: a `pulumi up` whose SSH connection the relay cuts
  * after N bytes, then checks that it failed with an error, that no file the
  * host had before is lost, that the next `pulumi up` through a healthy
  * connection converges (host = source byte for byte) and that destroy gives
- * back the pre-deployment tree. `strategy` is a parameter so that
- * `releases` can join later; only `inPlace` runs today.
+ * back the pre-deployment tree. With `releases`, a reader on its own
+ * thread reads `destination` all through the failed up, the next up and
+ * the destroy, and must only ever find a complete known tree (the one
+ * before, the one deployed, or — around a first release or destroy — the
+ * original folder and, for one rename, nothing).
  */
-export type Strategy = "inPlace";
 
 /** Where a plan aims its cut: before the upload (dial, lock, ledger, journal), or inside a phase. */
 export type Aim = "connect" | Phase;
@@ -51,10 +58,18 @@ export function aimRange(p: ByteProfile, aim: Aim): [number, number] {
     return [from, to];
 }
 
-/** Bytes (both directions) the relay lets through before it cuts: N, within the aim's range of the measured run. */
-export function cutAfter(plan: FaultPlan, cal: Calibration): number {
+/**
+ * Where the cut falls. Aimed at connect: N bytes from the start, within the
+ * range a healthy run took to its first phase. Aimed at a phase: N bytes
+ * after the provider enters it (its marker appears), within the length the
+ * healthy run's phase had — counted from the marker, not from the start,
+ * because SSH's random padding shifts a run's byte counts by a few hundred
+ * bytes, more than the journal and commit phases are long.
+ */
+export function cutPoint(plan: FaultPlan, cal: Calibration): { from: Aim; after: number } {
     const [from, to] = aimRange(cal[plan.op], plan.aim);
-    return from + Math.floor(plan.u * (to - from));
+    const span = Math.max(1, to - from);
+    return plan.aim === "connect" ? { from: "connect", after: from + Math.floor(plan.u * span) } : { from: plan.aim, after: Math.floor(plan.u * span) };
 }
 
 /** Trials spread over aims, operations and cut kinds; where each cut falls within its aim's byte range is random. */
@@ -70,7 +85,10 @@ export function planFaultTrials(n: number, random: () => number, strategy: Strat
 }
 
 export interface FaultResult extends FaultPlan {
+    /** Bytes through the relay (both directions, from the start) when it cut; the planned count when it did not. */
     cutAfter: number;
+    /** The planned cut: bytes after the phase's marker (or from the start, for connect). */
+    planned: number;
     /** Whether the relay cut (a run may need fewer bytes than the plan allowed). A cut in bookkeeping, after the host committed, may leave the up succeeding. */
     cut: boolean;
     /** The last phase the provider had entered at the cut ("connect" before the upload). */
@@ -85,6 +103,8 @@ export interface FaultResult extends FaultPlan {
     bytesResent: number | undefined;
     hostOk: boolean;
     restoredOk: boolean;
+    /** releases: what the reader of destination saw from the failed up to the end of destroy. */
+    reader?: ReaderSummary;
     error?: string;
 }
 
@@ -102,15 +122,11 @@ export interface FaultWorld {
     useSource: (version: "v1" | "v2") => Promise<string>;
     /** The provider's phase markers (PULUMI_DELTA_PHASE_MARKER_DIR of the stack's engine). */
     markers: string;
-}
-
-function check(fn: () => void): string | undefined {
-    try {
-        fn();
-        return undefined;
-    } catch (err) {
-        return (err as Error).message;
-    }
+    strategy: Strategy;
+    /** The destination's absolute path (what the reader reads). */
+    destination: string;
+    /** The trees a reader may meet, by treeDigest: the folder at destination before any deployment, v1, v2. */
+    trees: Record<"original" | "v1" | "v2", string>;
 }
 
 function resetMarkers(dir: string): void {
@@ -141,43 +157,43 @@ export function shownError(text: string): string {
     return line.replace(/^error: /, "");
 }
 
-/**
- * Every file the host had before the deployments that is neither where it
- * was (same content) nor kept aside under `originals/` — what a fault must
- * never cause. Deployed paths may hold a deployed version meanwhile.
- */
-export function lostFiles(w: FaultWorld): string[] {
-    const now = hostSnapshot(w.host);
-    const kept = hostSnapshot(path.join(w.folder, "originals"));
-    const lost: string[] = [];
-    for (const [p, e] of Object.entries(w.pristine)) {
-        if (e.kind !== "file") continue;
-        if (now[p]?.sha256 === e.sha256) continue;
-        const inDest = p.startsWith(`${w.at}/`) ? p.slice(w.at.length + 1) : undefined;
-        if (inDest !== undefined && kept[inDest]?.sha256 === e.sha256) continue;
-        lost.push(p);
-    }
-    return lost;
+/** A reader of destination for a releases trial: before the cut up, the tree before it (or, for a create, the original) is live. */
+function startReader(w: FaultWorld, op: FaultPlan["op"]): TreeReader | undefined {
+    if (w.strategy !== "releases") return undefined;
+    // A first release over a folder leaves destination absent for one rename; from the second on, the flip is one rename.
+    return TreeReader.start(w.destination, w.trees, { stage: "the cut up", names: op === "create" ? ["original", "v1"] : ["v1", "v2"], absent: op === "create" });
 }
 
 export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibration): Promise<FaultResult> {
-    const result: FaultResult = { ...plan, cutAfter: cutAfter(plan, cal), cut: false, cutIn: "not cut", upFailed: false, shown: "", lost: [], recovered: false, recoverMs: 0, bytesResent: undefined, hostOk: false, restoredOk: false };
+    const point = cutPoint(plan, cal);
+    const result: FaultResult = { ...plan, cutAfter: point.after, planned: point.after, cut: false, cutIn: "not cut", upFailed: false, shown: "", lost: [], recovered: false, recoverMs: 0, bytesResent: undefined, hostOk: false, restoredOk: false };
     const problems: string[] = [];
+    let reader: TreeReader | undefined;
     try {
         w.relay.heal();
         if (plan.op === "update") {
-            const base: Overlay = { at: w.at, source: await w.useSource("v1") };
+            const base = await w.useSource("v1");
             await w.stack.up();
-            const bad = check(() => assertHost(w.host, w.pristine, [base], "after the base up"));
+            const bad = check(() => assertDeployed(w, w.strategy, base, "after the base up"));
             if (bad) throw new Error(bad);
         }
-        const overlay: Overlay = { at: w.at, source: await w.useSource(plan.op === "update" ? "v2" : "v1") };
+        const source = await w.useSource(plan.op === "update" ? "v2" : "v1");
         resetMarkers(w.markers);
         let cutIn: Aim | undefined;
-        w.relay.armCut(result.cutAfter, plan.how, (_e: CutEvent) => {
+        let aimed = point.from === "connect";
+        w.relay.armCut(aimed ? point.after : Number.MAX_SAFE_INTEGER, plan.how, (_e: CutEvent) => {
             const reached = markedPhases(w.markers);
             cutIn = reached[reached.length - 1] ?? "connect";
         });
+        if (!aimed) {
+            const marker = path.join(w.markers, point.from);
+            w.relay.onBytes((n) => {
+                if (aimed || !fs.existsSync(marker)) return;
+                aimed = true;
+                w.relay.moveCut(n + point.after);
+            });
+        }
+        reader = startReader(w, plan.op);
         const out = collector();
         try {
             await w.stack.up({ onOutput: out.onOutput });
@@ -185,15 +201,19 @@ export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibra
             result.upFailed = true;
             result.shown = shownError(`${out.text()}\n${(err as Error).message}`);
         }
-        result.cut = w.relay.state().cut !== undefined;
+        w.relay.onBytes(undefined);
+        const cut = w.relay.state().cut;
+        result.cut = cut !== undefined;
+        if (cut) result.cutAfter = cut.bytes;
         result.cutIn = cutIn ?? "not cut";
         // Past the commit (bookkeeping) only best-effort clean-up is left: the host holds the whole new tree, so the up may succeed.
         if (result.cut && !result.upFailed && result.cutIn !== "bookkeeping") problems.push(`the connection was cut after ${result.cutAfter} bytes (in ${result.cutIn}), yet pulumi up succeeded`);
         if (result.upFailed && !result.cut) problems.push(`pulumi up failed without a cut: ${result.shown}`);
-        result.lost = lostFiles(w);
+        result.lost = lostFiles(w, w.strategy);
         if (result.lost.length) problems.push(`after the failed up, files the host had are lost: ${result.lost.join(", ")}`);
 
         w.relay.heal();
+        reader?.allow({ stage: "the next up", names: plan.op === "create" ? ["original", "v1"] : ["v1", "v2"], absent: plan.op === "create" });
         const started = Date.now();
         try {
             const { out: next } = await recoveringUp(w.stack);
@@ -207,10 +227,12 @@ export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibra
             problems.push(`the next pulumi up failed: ${(err as Error).message}`);
         }
         if (result.recovered) {
-            const bad = check(() => assertHost(w.host, w.pristine, [overlay], "after the next up"));
+            const bad = check(() => assertDeployed(w, w.strategy, source, "after the next up"));
             result.hostOk = bad === undefined;
             if (bad) problems.push(bad);
         }
+        // Destroy puts the original folder back: destination is absent for one rename there too.
+        reader?.allow({ stage: "destroy", names: [plan.op === "create" ? "v1" : "v2", "original"], absent: true });
         await w.stack.destroy();
         const bad = check(() => {
             assertRestored(w.host, w.pristine, "after destroy");
@@ -222,11 +244,22 @@ export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibra
     } catch (err) {
         problems.push((err as Error).message);
     }
+    if (reader) {
+        result.reader = await reader.stop();
+        if (result.reader.bad) problems.push(`the reader of destination saw what it must not in ${result.reader.bad} of ${result.reader.reads} reads, first:\n${result.reader.violations.join("\n")}`);
+    }
     if (problems.length) result.error = problems.join("\n");
     return result;
 }
 
-const COLUMNS = ["#", "strategy", "op", "cut after (bytes)", "aimed at", "cut in", "how", "up failed", "error shown", "lost", "next up", "time", "bytes resent", "host = source", "destroy = pristine"];
+/** The reader's counts in a cell: reads per tree seen ("v1 310 / v2 95 / absent 1"), moved-under reads, violations. */
+function readerCell(r: ReaderSummary | undefined): string {
+    if (!r) return "-";
+    const seen = Object.entries(r.seen).map(([k, n]) => `${k} ${n}`).join(" / ");
+    return `${seen}${r.moved ? ` (+${r.moved} moved)` : ""}${r.bad ? ` ${r.bad} BAD` : ""}`;
+}
+
+const COLUMNS = ["#", "strategy", "op", "cut after (bytes)", "aimed at (+bytes)", "cut in", "how", "up failed", "error shown", "lost", "next up", "time", "bytes resent", "host = source", "destroy = pristine", "reader of destination"];
 
 /** The matrix as a fixed-width table, then counts. */
 export function formatFaultMatrix(results: FaultResult[], work: string, errorWidth = 110): string {
@@ -239,8 +272,8 @@ export function formatFaultMatrix(results: FaultResult[], work: string, errorWid
         String(r.index),
         r.strategy,
         r.op,
-        String(r.cutAfter),
-        r.aim,
+        r.cut ? String(r.cutAfter) : "-",
+        r.aim === "connect" ? `connect (${r.planned})` : `${r.aim} +${r.planned}`,
         r.cutIn,
         r.how,
         r.upFailed ? "yes" : r.cut ? "no (committed)" : "no",
@@ -249,12 +282,19 @@ export function formatFaultMatrix(results: FaultResult[], work: string, errorWid
         r.recovered ? "ok" : "FAILED",
         r.recovered ? `${(r.recoverMs / 1000).toFixed(1)}s` : "-",
         r.bytesResent === undefined ? "-" : String(r.bytesResent),
-        r.hostOk ? "yes" : "NO",
-        r.restoredOk ? "yes" : "NO",
+        yesNo(r.hostOk),
+        yesNo(r.restoredOk),
+        readerCell(r.reader),
     ]);
-    const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
     const perPhase = [...AIMS, "not cut"].map((p) => `${p}: ${results.filter((r) => r.cutIn === p).length}`).join(", ");
     const passed = results.filter((r) => !r.error).length;
-    return [line(COLUMNS), line(widths.map((n) => "-".repeat(n))), ...rows.map(line), "", `cut in — ${perPhase}`, `${passed} of ${results.length} trials: failed up, nothing lost, next up converged, destroy pristine`].join("\n");
+    const read = results.filter((r) => r.reader);
+    const footer = [`cut in — ${perPhase}`];
+    if (read.length) {
+        const reads = read.reduce((n, r) => n + r.reader!.reads, 0);
+        const bad = read.reduce((n, r) => n + r.reader!.bad, 0);
+        footer.push(`reader of destination: ${reads} reads in ${read.length} trials, each a complete known tree or an allowed absence; ${bad} saw anything else`);
+    }
+    footer.push(`${passed} of ${results.length} trials: failed up, nothing lost, next up converged, destroy pristine${read.length ? ", the reader never saw a mixed or missing tree" : ""}`);
+    return formatTable(COLUMNS, rows, footer);
 }

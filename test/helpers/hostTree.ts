@@ -91,7 +91,8 @@ export interface Overlay {
  */
 type Expected = Record<string, string>;
 
-function untouched(e: HostEntry): string {
+/** An entry with everything a deployment must leave as it was. */
+export function untouched(e: HostEntry): string {
     return e.kind === "file" ? `file ${e.mode} ${e.uid}:${e.gid} mtime=${e.mtimeMs} sha256=${e.sha256}` : `${e.kind} ${e.mode} ${e.uid}:${e.gid}`;
 }
 

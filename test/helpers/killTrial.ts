@@ -3,6 +3,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { assertHost, assertRestored, HostSnapshot, Overlay, stateLeftovers } from "./hostTree";
 import { alive, CliRun, descendants, killNow, markedPhases, Phase, PHASES, providerPids, recoveringUp, sleep, spawnUp, waitForPhase, waitUntil } from "./kill";
 import { outputValues, TestBackend } from "./pulumi";
+import { check, formatTable, yesNo } from "./trialMatrix";
 
 /**
  * One kill trial: a `pulumi up` whose CLI or provider plugin (`pulumi-resource-delta`) is killed with
@@ -55,18 +56,6 @@ export function planTrials(n: number, delayMs: number, random: () => number): Tr
     return out;
 }
 
-/** A small seeded generator (mulberry32), so a matrix can be run again. */
-export function seeded(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
 export interface TrialWorld {
     backend: TestBackend;
     stack: Stack;
@@ -81,15 +70,6 @@ export interface TrialWorld {
     useSource: (version: "v1" | "v2") => Promise<string>;
     delayMs: number;
     markers: string;
-}
-
-function check(fn: () => void): string | undefined {
-    try {
-        fn();
-        return undefined;
-    } catch (err) {
-        return (err as Error).message;
-    }
 }
 
 function stateFolderNow(folder: string): string {
@@ -211,13 +191,10 @@ export function formatMatrix(results: TrialResult[]): string {
         r.cancelled ? "yes" : "no",
         r.recovered ? `${(r.recoverMs / 1000).toFixed(1)}s` : "-",
         r.bytesResent === undefined ? "-" : String(r.bytesResent),
-        r.hostOk ? "yes" : "NO",
-        r.restoredOk ? "yes" : "NO",
+        yesNo(r.hostOk),
+        yesNo(r.restoredOk),
     ]);
-    const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
     const perPhase = [...PHASES, "after bookkeeping", "finished", "-"].map((p) => `${p}: ${results.filter((r) => r.diedIn === p).length}`).join(", ");
     const passed = results.filter((r) => !r.error).length;
-    return [line(COLUMNS), line(widths.map((n) => "-".repeat(n))), ...rows.map(line), "", `died in — ${perPhase}`, `${passed} of ${results.length} trials recovered with the host exact`].join("\n");
+    return formatTable(COLUMNS, rows, [`died in — ${perPhase}`, `${passed} of ${results.length} trials recovered with the host exact`]);
 }
-

@@ -7,7 +7,8 @@ import { destinationKey } from "../../sdk/apply";
 import { FaultRelay, startFaultRelay } from "../helpers/faultRelay";
 import { Calibration, FaultResult, FaultWorld, formatFaultMatrix, planFaultTrials, profileRun, runFaultTrial, Strategy } from "../helpers/faultTrial";
 import { hostSnapshot, HostSnapshot, plantHost } from "../helpers/hostTree";
-import { seeded } from "../helpers/killTrial";
+import { treeDigest } from "../helpers/treeReader";
+import { seeded } from "../helpers/trialMatrix";
 import { newStack, setConfig, StackOptions, TestBackend, testBackend } from "../helpers/pulumi";
 import { Sshd, startSshd } from "../helpers/sshd";
 import { tempDir } from "../helpers/tree";
@@ -20,14 +21,17 @@ import { tempDir } from "../helpers/tree";
  * an error; no file the host had before may be lost; the next `pulumi up`,
  * through a healthy connection and with no step on the host, must leave the
  * host equal to the source byte for byte; destroy must give back the
- * pre-deployment tree. `PULUMI_DELTA_FAULT_TRIALS` (default 4) sets how
- * many, `PULUMI_DELTA_FAULT_SEED` the draw; `scripts/fault-trials.sh` runs 50
- * and prints the matrix. `inPlace` only for now: the strategy is a parameter.
+ * pre-deployment tree. With strategy "releases" a reader on its own thread
+ * reads `destination` all the while and must only ever find a complete
+ * known tree. `PULUMI_DELTA_FAULT_TRIALS` (default 4) sets how many per
+ * strategy, `PULUMI_DELTA_FAULT_STRATEGIES` which (default both),
+ * `PULUMI_DELTA_FAULT_SEED` the draw; `scripts/fault-trials.sh` runs 50 of
+ * each and prints the matrices.
  */
 
 const TRIALS = Number(process.env.PULUMI_DELTA_FAULT_TRIALS ?? 4);
 const SEED = Number(process.env.PULUMI_DELTA_FAULT_SEED ?? Date.now() % 2 ** 31);
-const STRATEGY: Strategy = "inPlace";
+const STRATEGIES = (process.env.PULUMI_DELTA_FAULT_STRATEGIES ?? "inPlace,releases").split(",").map((s) => s.trim()) as Strategy[];
 const SMALL_FILES = 200;
 const LARGE_BYTES = 8 * 1024 * 1024;
 
@@ -54,7 +58,7 @@ function writeV2(v1: string, dir: string): void {
     fs.closeSync(fd);
 }
 
-describe(`fault trials: ${TRIALS} pulumi up runs whose SSH connection is cut after N bytes, each recovered by the next up (${STRATEGY}; real engine, real sshd)`, function () {
+for (const STRATEGY of STRATEGIES) describe(`fault trials: ${TRIALS} pulumi up runs whose SSH connection is cut after N bytes, each recovered by the next up (${STRATEGY}; real engine, real sshd)`, function () {
     let backend: TestBackend;
     let sshd: Sshd;
     let relay: FaultRelay;
@@ -107,6 +111,7 @@ describe(`fault trials: ${TRIALS} pulumi up runs whose SSH connection is cut aft
         fs.mkdirSync(p.markers);
         plant();
         const pristine: HostSnapshot = hostSnapshot(p.host);
+        const trees = { original: treeDigest(p.destination).digest, v1: treeDigest(p.v1).digest, v2: treeDigest(p.v2).digest };
         stack = await newStack(backend, options(p.v1));
         let current = p.v1;
         world = {
@@ -126,6 +131,9 @@ describe(`fault trials: ${TRIALS} pulumi up runs whose SSH connection is cut aft
                 return next;
             },
             markers: p.markers,
+            strategy: STRATEGY,
+            destination: p.destination,
+            trees,
         };
         // A healthy create and update first: how many bytes each takes, and where each phase begins.
         const create = await profileRun(world, () => stack.up());
@@ -139,9 +147,9 @@ describe(`fault trials: ${TRIALS} pulumi up runs whose SSH connection is cut aft
 
     after(async () => {
         if (results.length) {
-            const text = `fault trials (${STRATEGY}, seed ${SEED}, ${SMALL_FILES} small files + 1 × 8 MiB; healthy create ${calibration.create.total} bytes, update ${calibration.update.total} bytes):\n${formatFaultMatrix(results, work)}\n`;
+            const text = `fault trials (strategy ${STRATEGY}, seed ${SEED}, ${SMALL_FILES} small files + 1 × 8 MiB; healthy create ${calibration.create.total} bytes, update ${calibration.update.total} bytes):\n${formatFaultMatrix(results, work)}\n`;
             console.log(`\n${text}`);
-            if (process.env.PULUMI_DELTA_FAULT_MATRIX) fs.writeFileSync(process.env.PULUMI_DELTA_FAULT_MATRIX, text);
+            if (process.env.PULUMI_DELTA_FAULT_MATRIX) fs.writeFileSync(process.env.PULUMI_DELTA_FAULT_MATRIX.replace("{strategy}", STRATEGY), text);
         }
         if (stack) {
             relay?.heal();

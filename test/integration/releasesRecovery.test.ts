@@ -143,6 +143,23 @@ describe("DeltaDeployment strategy \"releases\": a killed run is finished or und
             assert.deepStrictEqual(filesOf(dest), filesOf(v2));
         });
     }
+
+    it("a run cut off while it wrote its state or journal leaves only a temporary file beside it (the file itself whole): the next run removes it, and destroy leaves no trace", async () => {
+        const v1 = source("v1", tree("v1", 20));
+        const v2 = source("v2", tree("v2", 20));
+        await deployRelease(t, { source: v1, destination: dest, stateDir, next: buildManifest(v1, []), name: "site" });
+        const folder = path.dirname(fs.readdirSync(stateDir, { recursive: true, encoding: "utf8" }).map((p) => path.join(stateDir, p)).find((p) => p.endsWith("releases.json"))!);
+        // What a write cut short leaves with writeFileAtomically: half of the new content under a temporary name.
+        fs.writeFileSync(path.join(folder, "releases.json.tmp-0badf00d"), '{"version":1,"destinat');
+        fs.writeFileSync(path.join(folder, "releases-journal.json.tmp-deadbeef"), '{"vers');
+        const r = await deployRelease(t, { source: v2, destination: dest, stateDir, next: buildManifest(v2, []), name: "site" });
+        assert.deepStrictEqual(filesOf(dest), filesOf(v2));
+        assert.strictEqual(fs.readlinkSync(dest), path.join(root, r.release));
+        assert.deepStrictEqual(fs.readdirSync(folder).filter((n) => n.includes(".tmp-")), [], "the temporary files are gone");
+        await removeReleases(t, { destination: dest, stateDir, leaves: "original", why: "destroy", name: "site" });
+        assert.ok(!fs.existsSync(dest) && !fs.existsSync(root));
+        assert.ok(!fs.existsSync(folder) || fs.readdirSync(folder).every((n) => n === "records"), `left in ${folder}: ${fs.existsSync(folder) ? fs.readdirSync(folder).join(", ") : ""}`);
+    });
 });
 
 describe("DeltaDeployment strategy \"releases\": the first release refuses a folder another deployment has files in (real files)", function () {

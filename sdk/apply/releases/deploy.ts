@@ -7,6 +7,7 @@ import { checkStateRootApart, HostLayout, layoutFor, resolveStateRoot } from "..
 import { DIRECT_CALLER, OwnerId, readLedger, sameResource, stackName } from "../ledger";
 import { acquireLock } from "../lock";
 import { recoverDestination } from "../recovery";
+import { enterPhase } from "../phases";
 import { lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "../records";
 import { buildRelease } from "./build";
 import { onChangeAfterFlip, validateRelease } from "./hooks";
@@ -167,6 +168,8 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     let bytesSent = 0;
     let sentFiles = 0;
     try {
+        // The phase markers of the fault trials, in a release's terms: upload builds it, journal records the flip ahead, commit flips and names it live, bookkeeping prunes and records.
+        await enterPhase("upload");
         if (kept) {
             say(`release ${id} (${digest}) is still kept on ${t.host}: no file bytes sent, only the link flips`);
         } else {
@@ -178,7 +181,9 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
         }
         await validateRelease(t, req.hooks ?? {}, folder);
         if (req.hooks?.validate) say("validate hook passed");
+        await enterPhase("journal");
         await writeReleasesJournal(t, l, { ...journal, phase: "flip" });
+        await enterPhase("commit");
         if (first && state!.original === "folder" && (await t.stat(req.destination))?.kind === "dir") {
             say(`first release: the folder at ${req.destination} is kept aside as the original (${l.original}); destination is absent for one rename, until the symlink takes its place`);
             await t.rename(req.destination, l.original);
@@ -198,6 +203,7 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     state = { ...state!, owner: me, current: id, releases: [...state!.releases.filter((r) => r.id !== id), entry] };
     await writeReleasesState(t, l, state);
     await t.unlink(l.journal);
+    await enterPhase("bookkeeping");
     const pruned = await prune(t, l, state, id, keep, say);
     if (!kept) await index.afterCommit(curManifest, next, delta, folder, say);
     const record = await recordRelease(t, hostLayout, req, l, live?.id, delta, startedAt, me);

@@ -1,6 +1,6 @@
-import * as crypto from "crypto";
 import { decodeManifest, encodeManifest, Manifest } from "../../manifest";
 import type { Transport } from "../../transport";
+import { writeFileAtomically } from "../atomicFile";
 import type { OwnerId } from "../ledger";
 import type { ReleaseEntry } from "./plan";
 import { manifestPath, ReleasesLayout } from "./layout";
@@ -31,9 +31,7 @@ export async function readReleasesState(t: Transport, l: ReleasesLayout): Promis
 
 /** Written beside and renamed over the old one: the write of the state that names a new `current` is a deployment's commit point. */
 export async function writeReleasesState(t: Transport, l: ReleasesLayout, s: ReleasesState): Promise<void> {
-    const tmp = `${l.state}.tmp-${crypto.randomBytes(4).toString("hex")}`;
-    await t.writeFile(tmp, JSON.stringify(s, null, 1) + "\n", 0o600);
-    await t.rename(tmp, l.state);
+    await writeFileAtomically(t, l.state, JSON.stringify(s, null, 1) + "\n", 0o600);
 }
 
 export async function writeReleaseManifest(t: Transport, l: ReleasesLayout, id: string, m: Manifest): Promise<void> {
@@ -69,7 +67,7 @@ export type ReleasesJournal =
       };
 
 export async function writeReleasesJournal(t: Transport, l: ReleasesLayout, j: ReleasesJournal): Promise<void> {
-    await t.writeFile(l.journal, JSON.stringify(j), 0o600);
+    await writeFileAtomically(t, l.journal, JSON.stringify(j), 0o600);
 }
 
 export async function readReleasesJournal(t: Transport, l: ReleasesLayout): Promise<ReleasesJournal | undefined> {
