@@ -8,7 +8,7 @@ import { assertHost, assertRestored, hostSnapshot, HostSnapshot, plantHost } fro
 import { collector, outputValues, StackOptions, setConfig, TestBackend, testBackend, withStack } from "../helpers/pulumi";
 import { authorizeKey, Sshd, startSshd } from "../helpers/sshd";
 import { shownError } from "../helpers/faultTrial";
-import { resetTree, tempDir, TreeSpec } from "../helpers/tree";
+import { filesOf, resetTree, tempDir, TreeSpec } from "../helpers/tree";
 
 /**
  * Faults of the destination itself, through the real engine and a real sshd:
@@ -106,6 +106,46 @@ describe("destination faults: a filesystem that fills up, a folder without write
                 assert.deepStrictEqual(contentSeen(hostSnapshot(mnt)), contentSeen(pristine), "after destroy");
             });
         });
+        it("strategy releases: a new release that does not fit fails naming the path and the cause, the live release stays live and whole, nothing half built is left, and it converges once space is freed", async () => {
+            const src = path.join(work, "src");
+            const destination = path.join(mnt, "srv", "app");
+            const root = path.join(mnt, "srv", ".app.releases");
+            plantHost(mnt, { srv: 0o755, "srv/app": 0o755 }, { "srv/app/index.html": { content: "ORIGINAL index\n", mode: 0o644 }, "srv/app/own.txt": { content: "the host's own\n", mode: 0o600 } });
+            const pristine = hostSnapshot(mnt);
+            const v1: TreeSpec = { "index.html": "<h1>v1</h1>\n", "css/site.css": "body {}\n", ...smallFiles(20, "assets") };
+            resetTree(src, v1);
+            const options: StackOptions = {
+                fixture: "single",
+                config: { host: sshd.host, port: sshd.port, user: sshd.user, hostKey: sshd.hostKey, stateDir: path.join(work, "state"), source: src, destination, strategy: "releases" },
+                secrets: { privateKey: sshd.privateKey },
+            };
+            await withStack(backend, options, async (stack) => {
+                await stack.up();
+                const live = fs.readlinkSync(destination);
+                const v1Files = filesOf(destination);
+                assert.deepStrictEqual(v1Files, filesOf(src));
+                // The host's own log fills the filesystem: the new release's 20 linked files take no blocks, its 300 new ones do not fit.
+                fs.writeFileSync(path.join(mnt, "srv", "app.log"), crypto.randomBytes(1792 * 1024));
+                const full = asSeen(hostSnapshot(mnt));
+                resetTree(src, { ...v1, "index.html": "<h1>v2</h1>\n", ...smallFiles(300, "more") });
+                const shown = await failedUp(stack);
+                console.log(`        shown: ${shown}`);
+                assert.match(shown, /no space left on device/i, shown);
+                assert.ok(shown.includes(root), `the error does not name the release being built: ${shown}`);
+                assert.strictEqual(fs.readlinkSync(destination), live, "destination still points at the live release");
+                assert.deepStrictEqual(filesOf(destination), v1Files, "the live release is whole");
+                assert.deepStrictEqual(asSeen(hostSnapshot(mnt)), full, "the failed update left something on the host (a half-built release?)");
+
+                fs.rmSync(path.join(mnt, "srv", "app.log"));
+                const out = await stack.up();
+                const delta = outputValues(out.outputs).lastDelta as { added: number; changed: number; removed: number };
+                assert.deepStrictEqual([delta.added, delta.changed, delta.removed], [300, 1, 0]);
+                assert.notStrictEqual(fs.readlinkSync(destination), live);
+                assert.deepStrictEqual(filesOf(destination), filesOf(src));
+                await stack.destroy();
+                assert.deepStrictEqual(asSeen(hostSnapshot(mnt)), asSeen(pristine), "after destroy");
+            });
+        });
     });
 
     describe("a folder the login user may not write (a user that is not root)", () => {
@@ -163,6 +203,43 @@ describe("destination faults: a filesystem that fills up, a folder without write
                 const out = await stack.up();
                 assert.deepStrictEqual(outputValues(out.outputs).lastDelta, { added: 4, changed: 0, removed: 0, bytesSent: 12 + 8 + 20 + 8 });
                 assertHost(host, fixed, [{ at: "srv/app", source: src }], "after the permission was fixed");
+                await stack.destroy();
+                assertRestored(host, fixed, "after destroy");
+            });
+        });
+
+        it("strategy releases: a parent folder where the releases cannot be made fails naming it and the cause before anything moved, and converges once the permission is fixed", async () => {
+            const host = path.join(work, "host");
+            const destination = path.join(host, "srv", "app");
+            const stateDir = path.join(work, "state");
+            // The destination is the user's, its parent srv/ root's (0755): the releases folder beside the destination cannot be made.
+            plantHost(host, { srv: 0o755, "srv/app": 0o755 }, { "srv/app/own.txt": { content: "the host's own\n", mode: 0o644, uid, gid: uid } });
+            fs.chownSync(path.join(host, "srv"), 0, 0);
+            fs.chownSync(destination, uid, uid);
+            fs.mkdirSync(stateDir, { mode: 0o700 });
+            fs.chownSync(stateDir, uid, uid);
+            const before = asSeen(hostSnapshot(host));
+            const src = path.join(work, "src");
+            resetTree(src, { "index.html": "<h1>v1</h1>\n", "css/site.css": "body {}\n" });
+            const options: StackOptions = {
+                fixture: "single",
+                config: { host: sshd.host, port: sshd.port, user, hostKey: sshd.hostKey, stateDir, source: src, destination, strategy: "releases" },
+                secrets: { privateKey: sshd.privateKey },
+            };
+            await withStack(backend, options, async (stack) => {
+                const shown = await failedUp(stack);
+                console.log(`        shown: ${shown}`);
+                assert.match(shown, /permission denied/i, shown);
+                assert.ok(shown.includes(path.join(host, "srv", ".app.releases")), `the error does not name the releases folder: ${shown}`);
+                assert.match(shown, /let the login user create folders in .*\/srv, or set become: "sudo"/, shown);
+                assert.deepStrictEqual(asSeen(hostSnapshot(host)), before, "the failed up changed the host");
+
+                execFileSync("chown", [`${uid}:${uid}`, path.join(host, "srv")]);
+                const fixed = hostSnapshot(host);
+                await stack.up();
+                assert.ok(fs.lstatSync(destination).isSymbolicLink());
+                assert.deepStrictEqual(filesOf(destination), filesOf(src));
+                assert.strictEqual(fs.readFileSync(path.join(host, "srv", ".app.releases", "original", "own.txt"), "utf8"), "the host's own\n");
                 await stack.destroy();
                 assertRestored(host, fixed, "after destroy");
             });

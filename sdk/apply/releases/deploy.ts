@@ -1,3 +1,4 @@
+import * as path from "path";
 import { diffManifests, Manifest, ManifestDelta, manifestDigest, totalBytes } from "../../manifest";
 import type { Transport } from "../../transport";
 import { LargeFileIndex } from "../chunkIndex";
@@ -156,11 +157,11 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     if (first) {
         await checkNoOtherOwner(t, hostLayout, req.destination, me);
         const original = state?.original ?? (await checkFirstTarget(t, l));
-        const created = await t.mkdirp(l.root, 0o755);
+        const created = await makeRoot(t, l);
         state = { version: 1, destination: req.destination, root: l.root, current: null, original, createdDirs: [...(state?.createdDirs ?? []), ...created.filter((d) => d !== l.root)], releases: [], owner: me };
         await writeReleasesState(t, l, state);
     } else {
-        await t.mkdirp(l.root, 0o755);
+        await makeRoot(t, l);
     }
     const journal: Extract<ReleasesJournal, { op: "deploy" }> = { version: 1, op: "deploy", id, built: !kept, previous: live?.id ?? null, phase: "build" };
     await writeReleasesJournal(t, l, journal);
@@ -209,6 +210,16 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     const record = await recordRelease(t, hostLayout, req, l, live?.id, delta, startedAt, me);
     say(`${kept ? "rolled back to" : "activated"} release ${id}: sent ${sentFiles} file${sentFiles === 1 ? "" : "s"} (${bytesSent} bytes) → ${t.host}:${req.destination}`);
     return { delta, bytesSent, release: id, folder, reused: kept !== undefined, kept: keptOf(pruned), record };
+}
+
+/** The releases folder beside destination; a parent the login user may not write is named with the two ways out. */
+async function makeRoot(t: Transport, l: ReleasesLayout): Promise<string[]> {
+    try {
+        return await t.mkdirp(l.root, 0o755);
+    } catch (err) {
+        if (!/permission denied/i.test((err as Error).message)) throw err;
+        throw new Error(`${(err as Error).message}; strategy "releases" keeps its releases beside destination, in ${l.root}: let the login user create folders in ${path.posix.dirname(l.root)}, or set become: "sudo"`);
+    }
 }
 
 /** Drops the releases `keep` no longer covers: first from the state, then their folders (a run killed in between leaves folders the next recovery removes). */
