@@ -252,11 +252,28 @@ export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibra
     return result;
 }
 
-/** The reader's counts in a cell: reads per tree seen ("v1 310 / v2 95 / absent 1"), moved-under reads, violations. */
+/** The reader's counts in a cell, per stage: "cut up v1 310 / v2 95 · next up … · destroy …", reads destination moved under, bad reads. */
 function readerCell(r: ReaderSummary | undefined): string {
     if (!r) return "-";
-    const seen = Object.entries(r.seen).map(([k, n]) => `${k} ${n}`).join(" / ");
-    return `${seen}${r.moved ? ` (+${r.moved} moved)` : ""}${r.bad ? ` ${r.bad} BAD` : ""}`;
+    const stages = Object.entries(r.seen).map(([stage, seen]) => `${stage.replace(/^the /, "")} ${Object.entries(seen).map(([k, n]) => `${k} ${n}`).join(" / ")}`);
+    return `${stages.join(" · ")}${r.moved ? ` (+${r.moved} moved)` : ""}${r.bad ? ` ${r.bad} BAD` : ""}`;
+}
+
+/** Reads of the ups (not the destroy) in update trials: those must all be v1 or v2, destination never absent. */
+function updateReads(results: FaultResult[]): { reads: number; absent: number } {
+    let reads = 0;
+    let absent = 0;
+    for (const r of results) {
+        if (r.op !== "update" || !r.reader) continue;
+        for (const [stage, seen] of Object.entries(r.reader.seen)) {
+            if (stage === "destroy") continue;
+            for (const [k, n] of Object.entries(seen)) {
+                reads += n;
+                if (k === "absent") absent += n;
+            }
+        }
+    }
+    return { reads, absent };
 }
 
 const COLUMNS = ["#", "strategy", "op", "cut after (bytes)", "aimed at (+bytes)", "cut in", "how", "up failed", "error shown", "lost", "next up", "time", "bytes resent", "host = source", "destroy = pristine", "reader of destination"];
@@ -293,7 +310,9 @@ export function formatFaultMatrix(results: FaultResult[], work: string, errorWid
     if (read.length) {
         const reads = read.reduce((n, r) => n + r.reader!.reads, 0);
         const bad = read.reduce((n, r) => n + r.reader!.bad, 0);
+        const u = updateReads(read);
         footer.push(`reader of destination: ${reads} reads in ${read.length} trials, each a complete known tree or an allowed absence; ${bad} saw anything else`);
+        footer.push(`  in the updates' cut and next ups: ${u.reads} reads, each v1 or v2 whole; destination absent in ${u.absent}`);
     }
     footer.push(`${passed} of ${results.length} trials: failed up, nothing lost, next up converged, destroy pristine${read.length ? ", the reader never saw a mixed or missing tree" : ""}`);
     return formatTable(COLUMNS, rows, footer);

@@ -54,8 +54,8 @@ function resolved(p: string): string {
 export interface ReaderSummary {
     /** Reads that ended in a judgement (a known tree, absent, or a violation). */
     reads: number;
-    /** Reads per known tree name, and "absent". */
-    seen: Record<string, number>;
+    /** Reads per stage, then per known tree name (and "absent"). */
+    seen: Record<string, Record<string, number>>;
     /** Reads `destination` moved under, retried. */
     moved: number;
     /** Reads that saw what they must not. */
@@ -86,7 +86,8 @@ async function readerLoop(destination: string, trees: Record<string, string>, fi
     });
     const judge = (what: string, before: string) => {
         summary.reads++;
-        summary.seen[what] = (summary.seen[what] ?? 0) + 1;
+        const stage = (summary.seen[allow.stage] ??= {});
+        stage[what] = (stage[what] ?? 0) + 1;
         const ok = what === "absent" ? allow.absent : allow.names.includes(what);
         if (ok) return;
         summary.bad++;

@@ -48,7 +48,7 @@ describe("the fault trials' reader of destination (a thread reading real trees)"
         const s = await reader.stop();
         assert.deepStrictEqual(s.violations, []);
         assert.strictEqual(s.bad, 0);
-        assert.ok((s.seen.a ?? 0) > 0 && (s.seen.b ?? 0) > 0, `reads: ${JSON.stringify(s.seen)}`);
+        assert.ok((s.seen.flips.a ?? 0) > 0 && (s.seen.flips.b ?? 0) > 0, `reads: ${JSON.stringify(s.seen)}`);
     });
 
     it("reports a link to a half-built tree, an absence not allowed, and a live tree changed in place", async () => {
