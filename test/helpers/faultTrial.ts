@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { assertRestored, HostSnapshot, stateLeftovers } from "./hostTree";
+import { HostSnapshot } from "./hostTree";
+import { assertDestroyed } from "./trialHost";
 import { markedPhases, Phase, PHASES, recoveringUp } from "./kill";
 import { CutEvent, CutHow, FaultRelay } from "./faultRelay";
 import { collector, outputValues } from "./pulumi";
@@ -234,11 +235,7 @@ export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibra
         // Destroy puts the original folder back: destination is absent for one rename there too.
         reader?.allow({ stage: "destroy", names: [plan.op === "create" ? "v1" : "v2", "original"], absent: true });
         await w.stack.destroy();
-        const bad = check(() => {
-            assertRestored(w.host, w.pristine, "after destroy");
-            const left = stateLeftovers(w.stateDir);
-            if (left.length) throw new Error(`after destroy, stateDir still holds ${left.join(", ")}`);
-        });
+        const bad = check(() => assertDestroyed(w.host, w.pristine, w.stateDir));
         result.restoredOk = bad === undefined;
         if (bad) problems.push(bad);
     } catch (err) {

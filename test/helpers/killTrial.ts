@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import { Stack } from "@pulumi/pulumi/automation";
-import { assertHost, assertRestored, HostSnapshot, Overlay, stateLeftovers } from "./hostTree";
+import { assertHost, HostSnapshot, Overlay } from "./hostTree";
+import { assertDestroyed } from "./trialHost";
 import { alive, CliRun, descendants, killNow, markedPhases, Phase, PHASES, providerPids, recoveringUp, sleep, spawnUp, waitForPhase, waitUntil } from "./kill";
 import { outputValues, TestBackend } from "./pulumi";
 import { check, formatTable, yesNo } from "./trialMatrix";
@@ -161,11 +162,7 @@ export async function runTrial(w: TrialWorld, plan: TrialPlan): Promise<TrialRes
             if (bad) problems.push(bad);
         }
         await w.stack.destroy();
-        const bad = check(() => {
-            assertRestored(w.host, w.pristine, "after destroy");
-            const left = stateLeftovers(w.stateDir);
-            if (left.length) throw new Error(`after destroy, stateDir still holds ${left.join(", ")}`);
-        });
+        const bad = check(() => assertDestroyed(w.host, w.pristine, w.stateDir));
         result.restoredOk = bad === undefined;
         if (bad) problems.push(bad);
     } catch (err) {

@@ -1,12 +1,12 @@
 import * as assert from "assert";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { destinationKey } from "../../sdk/apply";
 import { FaultRelay, startFaultRelay } from "../helpers/faultRelay";
 import { Calibration, FaultResult, FaultWorld, formatFaultMatrix, planFaultTrials, profileRun, runFaultTrial, Strategy } from "../helpers/faultTrial";
-import { hostSnapshot, HostSnapshot, plantHost } from "../helpers/hostTree";
+import { hostSnapshot, HostSnapshot } from "../helpers/hostTree";
+import { plantTrialHost, writeTrialV1, writeTrialV2 } from "../helpers/trialHost";
 import { treeDigest } from "../helpers/treeReader";
 import { seeded } from "../helpers/trialMatrix";
 import { newStack, setConfig, StackOptions, TestBackend, testBackend } from "../helpers/pulumi";
@@ -33,30 +33,6 @@ const TRIALS = Number(process.env.PULUMI_DELTA_FAULT_TRIALS ?? 4);
 const SEED = Number(process.env.PULUMI_DELTA_FAULT_SEED ?? Date.now() % 2 ** 31);
 const STRATEGIES = (process.env.PULUMI_DELTA_FAULT_STRATEGIES ?? "inPlace,releases").split(",").map((s) => s.trim()) as Strategy[];
 const SMALL_FILES = 200;
-const LARGE_BYTES = 8 * 1024 * 1024;
-
-/** v1: 200 small files in 10 folders and one 8 MiB file. */
-function writeV1(dir: string, random: () => number): void {
-    for (let i = 0; i < SMALL_FILES; i++) {
-        const f = path.join(dir, `d${i % 10}`, `f${i}.txt`);
-        fs.mkdirSync(path.dirname(f), { recursive: true });
-        fs.writeFileSync(f, `file ${i}\n`.repeat(20 + Math.floor(random() * 300)));
-    }
-    fs.mkdirSync(path.join(dir, "big"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "big", "blob0.bin"), crypto.randomBytes(LARGE_BYTES));
-}
-
-/** v2: 20 small files changed, 10 removed, 10 added in a new folder, 64 KiB of the large file rewritten. */
-function writeV2(v1: string, dir: string): void {
-    fs.cpSync(v1, dir, { recursive: true });
-    for (let i = 0; i < 20; i++) fs.appendFileSync(path.join(dir, `d${i % 10}`, `f${i}.txt`), "changed in v2\n");
-    for (let i = 20; i < 30; i++) fs.rmSync(path.join(dir, `d${i % 10}`, `f${i}.txt`));
-    fs.mkdirSync(path.join(dir, "new"));
-    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, "new", `n${i}.txt`), `new ${i}\n`);
-    const fd = fs.openSync(path.join(dir, "big", "blob0.bin"), "r+");
-    fs.writeSync(fd, crypto.randomBytes(64 * 1024), 0, 64 * 1024, 4 * 1024 * 1024);
-    fs.closeSync(fd);
-}
 
 for (const STRATEGY of STRATEGIES) describe(`fault trials: ${TRIALS} pulumi up runs whose SSH connection is cut after N bytes, each recovered by the next up (${STRATEGY}; real engine, real sshd)`, function () {
     let backend: TestBackend;
@@ -85,20 +61,7 @@ for (const STRATEGY of STRATEGIES) describe(`fault trials: ${TRIALS} pulumi up r
         };
     }
 
-    /** The host before any deployment: files at three deployed paths and the host's own beside them. */
-    function plant(): void {
-        const p = paths();
-        fs.rmSync(p.host, { recursive: true, force: true });
-        fs.rmSync(p.stateDir, { recursive: true, force: true });
-        plantHost(p.host, { srv: 0o755, "srv/app": 0o755, "srv/app/d0": 0o750, "srv/app/big": 0o755 }, {
-            "srv/app/d0/f0.txt": { content: "ORIGINAL f0\n", mode: 0o640 },
-            "srv/app/d1/f1.txt": { content: "ORIGINAL f1\n", mode: 0o600 },
-            "srv/app/big/blob0.bin": { content: "ORIGINAL blob\n", mode: 0o644 },
-            "srv/app/d0/own.txt": { content: "the host's own\n", mode: 0o644 },
-            "srv/app/local.conf": { content: "# local\n", mode: 0o600 },
-            "srv/beside.txt": { content: "neighbour\n", mode: 0o644 },
-        });
-    }
+    const plant = () => plantTrialHost(paths().host, paths().stateDir);
 
     before(async function () {
         backend = testBackend();
@@ -106,8 +69,8 @@ for (const STRATEGY of STRATEGIES) describe(`fault trials: ${TRIALS} pulumi up r
         relay = await startFaultRelay(sshd.port);
         work = tempDir("pd-it-fault-");
         const p = paths();
-        writeV1(p.v1, seeded(SEED ^ 0x5eed));
-        writeV2(p.v1, p.v2);
+        writeTrialV1(p.v1, seeded(SEED ^ 0x5eed), SMALL_FILES, 1);
+        writeTrialV2(p.v1, p.v2, 1);
         fs.mkdirSync(p.markers);
         plant();
         const pristine: HostSnapshot = hostSnapshot(p.host);

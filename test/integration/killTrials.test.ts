@@ -1,10 +1,10 @@
 import * as assert from "assert";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { destinationKey } from "../../sdk/apply";
-import { hostSnapshot, HostSnapshot, plantHost } from "../helpers/hostTree";
+import { hostSnapshot, HostSnapshot } from "../helpers/hostTree";
+import { plantTrialHost, writeTrialV1, writeTrialV2 } from "../helpers/trialHost";
 import { PHASES } from "../helpers/kill";
 import { formatMatrix, planTrials, runTrial, TrialResult, TrialWorld } from "../helpers/killTrial";
 import { seeded } from "../helpers/trialMatrix";
@@ -31,30 +31,6 @@ const SEED = Number(process.env.PULUMI_DELTA_KILL_SEED ?? Date.now() % 2 ** 31);
 const SMALL_FILES = 300;
 /** A few 8 MiB files make the upload take a moment; CI uses one, the 50-trial script three. */
 const LARGE_FILES = Number(process.env.PULUMI_DELTA_KILL_LARGE_FILES ?? 1);
-const LARGE_BYTES = 8 * 1024 * 1024;
-
-/** v1: 300 small files in 10 folders and LARGE_FILES 8 MiB files. */
-function writeV1(dir: string, random: () => number): void {
-    for (let i = 0; i < SMALL_FILES; i++) {
-        const f = path.join(dir, `d${i % 10}`, `f${i}.txt`);
-        fs.mkdirSync(path.dirname(f), { recursive: true });
-        fs.writeFileSync(f, `file ${i}\n`.repeat(20 + Math.floor(random() * 300)));
-    }
-    fs.mkdirSync(path.join(dir, "big"), { recursive: true });
-    for (let i = 0; i < LARGE_FILES; i++) fs.writeFileSync(path.join(dir, "big", `blob${i}.bin`), crypto.randomBytes(LARGE_BYTES));
-}
-
-/** v2: 20 small files changed, 10 removed, 10 added in a new folder, 64 KiB of one large file rewritten. */
-function writeV2(v1: string, dir: string): void {
-    fs.cpSync(v1, dir, { recursive: true });
-    for (let i = 0; i < 20; i++) fs.appendFileSync(path.join(dir, `d${i % 10}`, `f${i}.txt`), "changed in v2\n");
-    for (let i = 20; i < 30; i++) fs.rmSync(path.join(dir, `d${i % 10}`, `f${i}.txt`));
-    fs.mkdirSync(path.join(dir, "new"));
-    for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(dir, "new", `n${i}.txt`), `new ${i}\n`);
-    const fd = fs.openSync(path.join(dir, "big", `blob${LARGE_FILES - 1}.bin`), "r+");
-    fs.writeSync(fd, crypto.randomBytes(64 * 1024), 0, 64 * 1024, 4 * 1024 * 1024);
-    fs.closeSync(fd);
-}
 
 describe(`kill trials: ${TRIALS} pulumi up runs killed with SIGKILL, each recovered by the next up (real engine, real sshd)`, function () {
     let backend: TestBackend;
@@ -82,28 +58,15 @@ describe(`kill trials: ${TRIALS} pulumi up runs killed with SIGKILL, each recove
         };
     }
 
-    /** The host before any deployment: files at three deployed paths and the host's own beside them. */
-    function plant(): void {
-        const p = paths();
-        fs.rmSync(p.host, { recursive: true, force: true });
-        fs.rmSync(p.stateDir, { recursive: true, force: true });
-        plantHost(p.host, { srv: 0o755, "srv/app": 0o755, "srv/app/d0": 0o750, "srv/app/big": 0o755 }, {
-            "srv/app/d0/f0.txt": { content: "ORIGINAL f0\n", mode: 0o640 },
-            "srv/app/d1/f1.txt": { content: "ORIGINAL f1\n", mode: 0o600 },
-            "srv/app/big/blob0.bin": { content: "ORIGINAL blob\n", mode: 0o644 },
-            "srv/app/d0/own.txt": { content: "the host's own\n", mode: 0o644 },
-            "srv/app/local.conf": { content: "# local\n", mode: 0o600 },
-            "srv/beside.txt": { content: "neighbour\n", mode: 0o644 },
-        });
-    }
+    const plant = () => plantTrialHost(paths().host, paths().stateDir);
 
     before(async () => {
         backend = testBackend();
         sshd = await startSshd();
         work = tempDir("pd-it-kill-");
         const p = paths();
-        writeV1(p.v1, random);
-        writeV2(p.v1, p.v2);
+        writeTrialV1(p.v1, random, SMALL_FILES, LARGE_FILES);
+        writeTrialV2(p.v1, p.v2, LARGE_FILES);
         plant();
         pristine = hostSnapshot(p.host);
         stack = await newStack(backend, options(p.v1));
