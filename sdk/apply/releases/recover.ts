@@ -3,6 +3,7 @@ import type { Transport } from "../../transport";
 import { HostFiles } from "../hostFiles";
 import { ORIGINAL, releasePath, manifestPath, ReleasesLayout, TEMP_LINK_PREFIX } from "./layout";
 import { pointAt, readLink } from "./link";
+import { stampsPath } from "./stamps";
 import { readReleasesJournal, readReleasesState, ReleasesJournal, ReleasesState } from "./state";
 
 type DeployJournal = Extract<ReleasesJournal, { op: "deploy" }>;
@@ -27,6 +28,7 @@ export async function undoDeploy(t: Transport, l: ReleasesLayout, state: Release
     if (j.built) {
         await t.removeTree(releasePath(l, j.id));
         await t.unlink(manifestPath(l, j.id)).catch(() => undefined);
+        await t.unlink(stampsPath(l, j.id)).catch(() => undefined);
     }
     if (!j.previous && !state?.releases.length) {
         // A first release that never went live leaves the host as it found it: no releases folder, no state.
@@ -92,6 +94,7 @@ export async function recoverReleases(t: Transport, l: ReleasesLayout): Promise<
             if (known.has(name)) continue;
             await t.removeTree(`${l.root}/${name}`);
             await t.unlink(manifestPath(l, name)).catch(() => undefined);
+            await t.unlink(stampsPath(l, name)).catch(() => undefined);
             leaked++;
         }
     }
