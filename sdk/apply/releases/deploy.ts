@@ -153,7 +153,7 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     // Drifted files of the live release, checked again under the lock: each still changed is repaired below.
     const damage = live && curManifest && req.drifted?.length ? await recheckDrifted(t, l, live.id, curManifest, req.drifted) : new Map<string, ReleaseDamage>();
     if (req.drifted?.length) say(`${req.drifted.length} path${req.drifted.length === 1 ? "" : "s"} found changed on ${t.host} by pulumi refresh: ${damage.size} still differ${damage.size === 1 ? "s" : ""} in the live release (sent or copied into the new release, never hard-linked), ${req.drifted.length - damage.size} as built`);
-    const driftOut = req.drifted?.length ? { repaired: [] as { path: string; drift: ReleaseDamage; handEdited?: string }[], matched: req.drifted.filter((p) => !damage.has(p)).sort() } : undefined;
+    let driftOut = req.drifted?.length ? { repaired: [] as { path: string; drift: ReleaseDamage; handEdited?: string }[], matched: req.drifted.filter((p) => !damage.has(p)).sort() } : undefined;
     if (live) {
         const problem = await destinationProblem(t, l, live.id);
         if (problem) {
@@ -176,6 +176,12 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
             say(`kept release ${kept.id} holds this manifest, but ${damaged.length} of its files changed on ${t.host} since it was built (${damaged.slice(0, 5).join(", ")}${damaged.length > 5 ? ", …" : ""}; an edit in a release that shared them as hard links): removing it and building a new release instead of flipping to it`);
             state = await dropRelease(t, l, state!, kept.id);
             kept = undefined;
+            // The edit was most likely made through the live release, whose copy is the same inode: never link it into the new one.
+            if (live && curManifest) {
+                const more = await recheckDrifted(t, l, live.id, curManifest, damaged.filter((p) => !damage.has(p)));
+                for (const [p, d] of more) damage.set(p, d);
+                if (more.size) say(`${more.size} of them changed in the live release ${live.id} too (not found by a refresh): sent or copied into the new release, never hard-linked`);
+            }
         }
     }
     const id = kept?.id ?? newRecordId();
@@ -209,6 +215,7 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
             await writeStamps(t, l, id, await stampRelease(t, folder, next, plan.link, live ? await readStamps(t, l, live.id) : new Map()));
         }
         if (live && damage.size) {
+            driftOut ??= { repaired: [], matched: [] };
             const handEdited = await keepHandEdited(t, hostLayout, id, releasePath(l, live.id), damage);
             if (handEdited.size) say(`keeping the version found on ${t.host} of ${handEdited.size} drifted file${handEdited.size === 1 ? "" : "s"} under ${handEditedPath(hostLayout, id)}`);
             for (const [p, d] of [...damage].sort(([a], [b]) => (a < b ? -1 : 1))) driftOut!.repaired.push({ path: p, drift: d, ...(handEdited.has(p) ? { handEdited: handEdited.get(p)! } : {}) });
