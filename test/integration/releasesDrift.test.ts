@@ -67,6 +67,7 @@ describe("pulumi refresh of a strategy \"releases\" deployment (real engine, rea
             const plain = collector();
             await stack.preview({ onOutput: plain.onOutput });
             assert.match(plain.text(), /site: 1 added, 2 changed, 0 removed, 50 unchanged/);
+            assert.doesNotMatch(plain.text(), /rollback to kept release/, "a repair of the live release is no flip");
             assert.match(plain.text(), /changed on the host since the last deployment \(pulumi refresh\): app\.css, index\.html, keep\.txt/);
             const diff = await runCli(backend, stack, ["preview", "--diff"]);
             assert.match(diff, /~ index\.html\s*: "0644 sha256:([0-9a-f]{64})" => "0644 sha256:(?!\1)[0-9a-f]{64}"/);

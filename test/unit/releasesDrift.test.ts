@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { decodeStamps, deltaOnHost, describeDestinationProblem, encodeStamps, planKeptRepair, planRelease } from "../../sdk/apply/releases";
 import type { Manifest, ManifestEntry } from "../../sdk/manifest";
+import { rollbackNote } from "../../sdk/plugin/resources/deltaDeployment";
 import { driftFrom, readDrift } from "../../sdk/plugin/resources/deltaDeploymentDrift";
 
 const H = (c: string) => c.repeat(64);
@@ -84,5 +85,13 @@ describe("releases drift: the destination link", () => {
         assert.deepStrictEqual(d, { changed: [], removed: [], destination: "gone" });
         assert.deepStrictEqual(readDrift({ drift: d as never }), d);
         assert.strictEqual(readDrift({ drift: { changed: [], removed: [] } as never }), undefined);
+    });
+});
+
+describe("releases drift: the preview's rollback note", () => {
+    it("the live release's own manifest is no rollback: a preview of a drift repair does not promise a flip", () => {
+        const olds = { strategy: "releases", manifestDigest: "sha256:two", keptReleases: [{ id: "r2", digest: "sha256:two" }, { id: "r1", digest: "sha256:one" }] };
+        assert.strictEqual(rollbackNote(olds, { strategy: "releases", manifestDigest: "sha256:two" }), "");
+        assert.strictEqual(rollbackNote(olds, { strategy: "releases", manifestDigest: "sha256:one" }), " (rollback to kept release r1: no file bytes sent, only the link flips)");
     });
 });

@@ -146,6 +146,8 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
  */
 export function rollbackNote(olds: PlainObject, news: PlainObject): string {
     if (news.strategy !== "releases" || olds.strategy !== "releases" || !Array.isArray(olds.keptReleases)) return "";
+    // The live release's own manifest: what changes is drift, which a new release repairs.
+    if (news.manifestDigest === olds.manifestDigest) return "";
     if (!same(olds.owner, news.owner) || !same(olds.group, news.group)) return "";
     const kept = (olds.keptReleases as PlainObject[]).find((r) => r && r.digest === news.manifestDigest);
     return kept ? ` (rollback to kept release ${String(kept.id)}: no file bytes sent, only the link flips)` : "";
