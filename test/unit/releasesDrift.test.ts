@@ -1,4 +1,10 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { buildManifest, encodeManifest } from "../../sdk/manifest";
+import { deltaDeployment } from "../../sdk/plugin/resources/deltaDeployment";
+import type { ResourceContext } from "../../sdk/plugin/resources/types";
 import { decodeStamps, deltaOnHost, describeDestinationProblem, encodeStamps, planKeptRepair, planRelease } from "../../sdk/apply/releases";
 import type { Manifest, ManifestEntry } from "../../sdk/manifest";
 import { rollbackNote } from "../../sdk/plugin/resources/deltaDeployment";
@@ -93,5 +99,24 @@ describe("releases drift: the preview's rollback note", () => {
         const olds = { strategy: "releases", manifestDigest: "sha256:two", keptReleases: [{ id: "r2", digest: "sha256:two" }, { id: "r1", digest: "sha256:one" }] };
         assert.strictEqual(rollbackNote(olds, { strategy: "releases", manifestDigest: "sha256:two" }), "");
         assert.strictEqual(rollbackNote(olds, { strategy: "releases", manifestDigest: "sha256:one" }), " (rollback to kept release r1: no file bytes sent, only the link flips)");
+    });
+});
+
+describe("releases drift: the plugin's diff of a lost link", () => {
+    it("a destination that is no longer the link to the live release is a change, with a warning naming what up does", async () => {
+        const src = fs.mkdtempSync(path.join(os.tmpdir(), "pd-rdrift-unit-"));
+        fs.writeFileSync(path.join(src, "a.txt"), "a");
+        const lines: { m: string; severity?: string }[] = [];
+        const ctx: ResourceContext = { urn: "urn:pulumi:dev::proj::delta:index:DeltaDeployment::site", name: "site", project: "proj", stack: "dev", log: (m, severity) => void lines.push({ m, severity }) };
+        const base = { destination: "/srv/site", stateDir: "/var/lib/pulumi-delta", strategy: "releases" };
+        const inputs = (await deltaDeployment.check(ctx, {}, { ...base, source: src })).inputs;
+        const olds = { ...inputs, deployed: encodeManifest(buildManifest(src, [])), createdDirs: "", instanceId: "abc", lastDelta: null, lastRecord: null };
+        lines.length = 0;
+        assert.strictEqual((await deltaDeployment.diff(ctx, "id", { ...olds, drift: { changed: [], removed: [] } }, inputs, inputs)).changes, false, "no drift, no change");
+        const d = await deltaDeployment.diff(ctx, "id", { ...olds, drift: { changed: [], removed: [], destination: "a symlink to /srv/hotfix" } }, inputs, inputs);
+        assert.strictEqual(d.changes, true);
+        assert.deepStrictEqual(d.detailedDiff, { drift: "update" });
+        assert.deepStrictEqual(lines, [{ m: "site: /srv/site is a symlink to /srv/hotfix, no longer the symlink to the live release: pulumi up points it at the live release again (nothing is lost: only the link is replaced) (pulumi refresh)", severity: "warning" }]);
+        fs.rmSync(src, { recursive: true, force: true });
     });
 });
