@@ -6,6 +6,7 @@ import { collector, outputValues, runCli, setConfig, StackOptions, testBackend, 
 import { Sshd, startSshd } from "../helpers/sshd";
 import { filesOf, resetTree, tempDir, TreeSpec } from "../helpers/tree";
 
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 type LastDelta = { added: number; changed: number; removed: number; bytesSent: number };
 type DeployRecord = { changes: { file: string; action: string; drift?: string; handEdited?: string }[] };
 
@@ -24,7 +25,7 @@ describe("pulumi refresh of a strategy \"releases\" deployment (real engine, rea
         fs.rmSync(work, { recursive: true, force: true });
     });
 
-    it("finds an edit, a removal and a chmod in the live release, up repairs exactly them without linking the edited inode, kept releases never serve the edit, and a lost link is put back", async () => {
+    it("finds an edit, a removal and a chmod in the live release, up repairs exactly them without linking the edited inode, kept releases never serve the edit, a lost link is put back and a folder in its place refused", async () => {
         const host = path.join(work, "host");
         const dest = path.join(host, "site");
         const root = path.join(host, ".site.releases");
@@ -134,7 +135,7 @@ describe("pulumi refresh of a strategy \"releases\" deployment (real engine, rea
             fs.symlinkSync(elsewhere, dest);
             const linkRefresh = collector();
             await stack.refresh({ onOutput: linkRefresh.onOutput });
-            assert.match(linkRefresh.text(), new RegExp(`${dest.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is a symlink to ${elsewhere.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}, no longer the symlink to the live release \\S+: pulumi up points it at the live release again`));
+            assert.match(linkRefresh.text(), new RegExp(`${esc(dest)} is a symlink to ${esc(elsewhere)}, no longer the symlink to the live release \\S+: pulumi up points it at the live release again`));
             const linkPreview = await stack.preview();
             assert.deepStrictEqual(linkPreview.changeSummary, { same: 1, update: 1 }, "the lost link is a change");
             await stack.up();
@@ -142,6 +143,23 @@ describe("pulumi refresh of a strategy \"releases\" deployment (real engine, rea
             assert.deepStrictEqual(filesOf(dest), filesOf(v2));
             assert.ok(fs.existsSync(elsewhere), "what it pointed at is left alone");
             assert.deepStrictEqual((await stack.preview()).changeSummary, { same: 2 }, "converged");
+
+            // A folder stands at destination: someone's data, so up refuses, naming the fix, and moves nothing.
+            const liveNow = fs.readlinkSync(dest);
+            fs.unlinkSync(dest);
+            fs.mkdirSync(dest);
+            fs.writeFileSync(path.join(dest, "someone.txt"), "data\n");
+            const folderRefresh = collector();
+            await stack.refresh({ onOutput: folderRefresh.onOutput });
+            assert.match(folderRefresh.text(), new RegExp(`${esc(dest)} is a folder, no longer the symlink to the live release ${esc(liveNow)}: pulumi up refuses to replace it; move it away \\(or put the link back: ln -sfn ${esc(liveNow)} ${esc(dest)}\\)`));
+            await assert.rejects(stack.up(), new RegExp(`refused on \\S+: ${esc(dest)} is a folder, no longer the symlink`));
+            assert.strictEqual(fs.readFileSync(path.join(dest, "someone.txt"), "utf8"), "data\n", "the folder is untouched");
+            fs.rmSync(dest, { recursive: true });
+            fs.symlinkSync(liveNow, dest);
+            const fixed = collector();
+            await stack.refresh({ onOutput: fixed.onOutput });
+            assert.doesNotMatch(fixed.text(), /no longer the symlink/);
+            assert.deepStrictEqual((await stack.preview()).changeSummary, { same: 2 }, "the link put back by hand: converged");
 
             await stack.destroy();
             assertRestored(dest, pristine, "destroy puts the original back");

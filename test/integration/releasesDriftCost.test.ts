@@ -1,12 +1,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import type { OwnerId } from "../../sdk/apply";
+import { destinationKey, OwnerId } from "../../sdk/apply";
 import { deployRelease, detectReleaseDrift, ReleaseDriftResult } from "../../sdk/apply/releases";
 import { buildManifest } from "../../sdk/manifest";
 import { connectSsh, LocalTransport, Transport } from "../../sdk/transport";
 import { Sshd, startSshd } from "../helpers/sshd";
-import { resetTree, snapshot, tempDir } from "../helpers/tree";
+import { filesOf, resetTree, snapshot, tempDir } from "../helpers/tree";
 
 /** The transport, counting each call by method: what a check costs in requests to the host. */
 function counting(t: Transport): { t: Transport; calls: Record<string, number> } {
@@ -107,3 +107,58 @@ for (const kind of ["local", "ssh"] as const) {
         });
     });
 }
+
+describe("deployRelease given drifted paths (local)", function () {
+    let work: string;
+    const me: OwnerId = { instance: "i-2", project: "site", stack: "prod", name: "web" };
+    beforeEach(() => (work = tempDir("pd-rdrift-repair-")));
+    afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+    it("a repair whose validate fails leaves the live release, the kept ones and stateDir as they were; the next one repairs, keeps the hand edit and relinks the kept release that shared the inode", async () => {
+        const src = path.join(work, "src");
+        const dest = path.join(work, "host", "site");
+        const root = path.join(work, "host", ".site.releases");
+        const stateDir = path.join(work, "state");
+        const t = new LocalTransport();
+        resetTree(src, { "index.html": "v1\n", "keep.txt": "same\n", "other.txt": "o1\n" });
+        await deployRelease(t, { source: src, destination: dest, stateDir, next: buildManifest(src), identity: me });
+        const r1 = path.basename(fs.readlinkSync(dest));
+        resetTree(src, { "index.html": "v1\n", "keep.txt": "same\n", "other.txt": "o2\n" });
+        await deployRelease(t, { source: src, destination: dest, stateDir, next: buildManifest(src), identity: me });
+        const r2 = path.basename(fs.readlinkSync(dest));
+        const ino = (p: string) => fs.statSync(p).ino;
+        assert.strictEqual(ino(path.join(root, r1, "index.html")), ino(path.join(root, r2, "index.html")), "shared by a hard link");
+
+        fs.writeFileSync(path.join(dest, "index.html"), "hand edit\n");
+        fs.utimesSync(path.join(dest, "index.html"), OLD, OLD);
+        fs.chmodSync(path.join(dest, "keep.txt"), 0o600);
+        assert.strictEqual(fs.readFileSync(path.join(root, r1, "index.html"), "utf8"), "hand edit\n", "the edit reached the kept release");
+        const drifted = ["index.html", "keep.txt"];
+        // Folders' mtimes move when a run makes and removes something in them: everything else must be as it was.
+        const still = () => Object.fromEntries(Object.entries(snapshot(work)).map(([p, e]) => [p, e.kind === "dir" ? { ...e, mtimeMs: 0 } : e]));
+        const before = still();
+        await assert.rejects(
+            deployRelease(t, { source: src, destination: dest, stateDir, next: buildManifest(src), identity: me, drifted, hooks: { validate: "false", timeoutMs: 10000 } }),
+            /validate/,
+        );
+        assert.deepStrictEqual(still(), before, "nothing changed: no new release, no hand-edit folder, the releases as they were");
+
+        const logs: string[] = [];
+        const r = await deployRelease(t, { source: src, destination: dest, stateDir, next: buildManifest(src), identity: me, drifted, log: (l) => logs.push(l) });
+        assert.notStrictEqual(r.release, r2);
+        assert.deepStrictEqual(filesOf(dest), filesOf(src), "the live tree is the source");
+        assert.deepStrictEqual(r.drift?.repaired.map((x) => [x.path, x.drift]), [["index.html", "content"], ["keep.txt", "mode"]]);
+        const kept = r.drift!.repaired[0].handEdited!;
+        assert.ok(kept.startsWith(path.join(stateDir, destinationKey(dest), "drift") + path.sep), kept);
+        assert.strictEqual(fs.readFileSync(kept, "utf8"), "hand edit\n");
+        assert.deepStrictEqual([r.delta.changed, r.bytesSent], [["index.html", "keep.txt"], 3], "the edit sent (3 bytes), the chmod copied");
+        for (const id of [r1, r2]) {
+            assert.strictEqual(fs.readFileSync(path.join(root, id, "index.html"), "utf8"), "v1\n", `kept release ${id} holds its version again`);
+            assert.strictEqual(ino(path.join(root, id, "index.html")), ino(path.join(dest, "index.html")), `relinked to the repaired copy (${id})`);
+            assert.strictEqual(fs.statSync(path.join(root, id, "keep.txt")).mode & 0o777, 0o644, `and its mode (${id})`);
+        }
+        assert.match(logs.join("\n"), /2 paths found changed .* by pulumi refresh: 2 still differ in the live release/);
+        const after = await detectReleaseDrift(t, { destination: dest, stateDir, identity: me });
+        assert.deepStrictEqual(found(after), NONE, "nothing left to find");
+    });
+});

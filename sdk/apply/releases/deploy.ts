@@ -196,7 +196,9 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     } else {
         await t.mkdirp(l.root, 0o755);
     }
-    const journal: Extract<ReleasesJournal, { op: "deploy" }> = { version: 1, op: "deploy", id, built: !kept, previous: live?.id ?? null, phase: "build" };
+    // A fresh id for the hand-edited versions: a rollback's release id is an old one.
+    const keptDir = live && damage.size ? handEditedPath(hostLayout, kept ? newRecordId() : id) : undefined;
+    const journal: Extract<ReleasesJournal, { op: "deploy" }> = { version: 1, op: "deploy", id, built: !kept, previous: live?.id ?? null, phase: "build", ...(keptDir ? { handEdited: keptDir } : {}) };
     await writeReleasesJournal(t, l, journal);
     const index = new LargeFileIndex(t, hostLayout);
     let bytesSent = 0;
@@ -214,10 +216,10 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
             await writeReleaseManifest(t, l, id, next);
             await writeStamps(t, l, id, await stampRelease(t, folder, next, plan.link, live ? await readStamps(t, l, live.id) : new Map()));
         }
-        if (live && damage.size) {
+        if (live && keptDir) {
             driftOut ??= { repaired: [], matched: [] };
-            const handEdited = await keepHandEdited(t, hostLayout, id, releasePath(l, live.id), damage);
-            if (handEdited.size) say(`keeping the version found on ${t.host} of ${handEdited.size} drifted file${handEdited.size === 1 ? "" : "s"} under ${handEditedPath(hostLayout, id)}`);
+            const handEdited = await keepHandEdited(t, keptDir, releasePath(l, live.id), damage);
+            if (handEdited.size) say(`keeping the version found on ${t.host} of ${handEdited.size} drifted file${handEdited.size === 1 ? "" : "s"} under ${keptDir}`);
             for (const [p, d] of [...damage].sort(([a], [b]) => (a < b ? -1 : 1))) driftOut!.repaired.push({ path: p, drift: d, ...(handEdited.has(p) ? { handEdited: handEdited.get(p)! } : {}) });
         }
         await validateRelease(t, req.hooks ?? {}, folder);
@@ -233,7 +235,6 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
         say(`${req.destination} → ${folder}`);
         await onChangeAfterFlip(t, req.hooks ?? {}, () => undoDeploy(t, l, state, { ...journal, built: false }).then(() => writeReleasesJournal(t, l, journal)), say);
     } catch (err) {
-        if (damage.size) await t.removeTree(handEditedPath(hostLayout, id)).catch(() => undefined);
         await undoDeploy(t, l, state, journal).catch((undoErr: Error) => {
             throw new Error(`${(err as Error).message}; putting the previous release back also failed (${undoErr.message}); ${l.journal} on ${t.host} names what to undo, and the next pulumi up will retry`);
         });

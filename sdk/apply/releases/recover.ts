@@ -25,6 +25,11 @@ export async function undoDeploy(t: Transport, l: ReleasesLayout, state: Release
         if (link !== undefined) await t.unlink(l.destination);
         if (state?.original === "folder" && !(await t.stat(l.destination)) && (await t.stat(l.original))?.kind === "dir") await t.rename(l.original, l.destination);
     }
+    if (j.handEdited) {
+        await t.removeTree(j.handEdited);
+        // drift/ itself when this run made it (another run's hand edits keep it).
+        await t.rmdir(path.posix.dirname(j.handEdited)).catch(() => undefined);
+    }
     if (j.built) {
         await t.removeTree(releasePath(l, j.id));
         await t.unlink(manifestPath(l, j.id)).catch(() => undefined);

@@ -1,7 +1,6 @@
 import * as path from "path";
 import type { Manifest } from "../../manifest";
 import type { Transport } from "../../transport";
-import { handEditedPath, HostLayout } from "../layout";
 import { forEachLimit } from "../pool";
 import { checkRelease, ReleaseDamage } from "./drift";
 import { manifestPath, releasePath, ReleasesLayout } from "./layout";
@@ -23,18 +22,19 @@ export async function recheckDrifted(t: Transport, l: ReleasesLayout, liveId: st
 
 /**
  * The hand-edited versions of drifted files that are still there, kept
- * where an inPlace deployment keeps them (`<stateDir>/<key>/drift/<id>/`):
+ * where an inPlace deployment keeps them (`<stateDir>/<key>/drift/<id>/`, a
+ * fresh id per run: a rollback reuses a release's id, never this folder):
  * a hard link when the state root shares the release's filesystem (the
  * inode survives the repair of the kept releases, which only renames new
  * links over their names), else a copy. Returns path → where it is kept.
  */
-export async function keepHandEdited(t: Transport, hostLayout: HostLayout, id: string, liveFolder: string, damage: ReadonlyMap<string, ReleaseDamage>): Promise<Map<string, string>> {
+export async function keepHandEdited(t: Transport, keptDir: string, liveFolder: string, damage: ReadonlyMap<string, ReleaseDamage>): Promise<Map<string, string>> {
     const kept = new Map<string, string>();
     const found = [...damage].filter(([, d]) => d !== "removed").map(([p]) => p);
     await forEachLimit(found, IN_FLIGHT, async (p) => {
         const from = `${liveFolder}/${p}`;
         if ((await t.stat(from))?.kind !== "file") return;
-        const to = handEditedPath(hostLayout, id, p);
+        const to = `${keptDir}/${p}`;
         await t.mkdirp(path.posix.dirname(to), 0o700);
         if (await t.stat(to)) await t.unlink(to);
         await t.link(from, to).catch(() => t.copyFile(from, to));
