@@ -100,6 +100,13 @@ describe("releases drift: the preview's rollback note", () => {
         assert.strictEqual(rollbackNote(olds, { strategy: "releases", manifestDigest: "sha256:two" }), "");
         assert.strictEqual(rollbackNote(olds, { strategy: "releases", manifestDigest: "sha256:one" }), " (rollback to kept release r1: no file bytes sent, only the link flips)");
     });
+    it("after a refresh found edits, the note says the up checks the kept release first", () => {
+        const olds = { strategy: "releases", manifestDigest: "sha256:two", keptReleases: [{ id: "r1", digest: "sha256:one" }], drift: { changed: [{ path: "a.txt", mode: 0o644, sha256: H("e") }], removed: [] } };
+        assert.strictEqual(
+            rollbackNote(olds as never, { strategy: "releases", manifestDigest: "sha256:one" }),
+            " (rollback to kept release r1: no file bytes sent, only the link flips; unless the files changed on the host reached it through shared hard links, which up checks first)",
+        );
+    });
 });
 
 describe("releases drift: the plugin's diff of a lost link", () => {

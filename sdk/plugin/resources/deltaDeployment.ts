@@ -150,7 +150,10 @@ export function rollbackNote(olds: PlainObject, news: PlainObject): string {
     if (news.manifestDigest === olds.manifestDigest) return "";
     if (!same(olds.owner, news.owner) || !same(olds.group, news.group)) return "";
     const kept = (olds.keptReleases as PlainObject[]).find((r) => r && r.digest === news.manifestDigest);
-    return kept ? ` (rollback to kept release ${String(kept.id)}: no file bytes sent, only the link flips)` : "";
+    if (!kept) return "";
+    // Drift in the live release may have reached the kept one through a shared hard link: the up checks it before flipping.
+    const caveat = readDrift(olds)?.changed.length ? "; unless the files changed on the host reached it through shared hard links, which up checks first" : "";
+    return ` (rollback to kept release ${String(kept.id)}: no file bytes sent, only the link flips${caveat})`;
 }
 
 /**
