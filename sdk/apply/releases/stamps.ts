@@ -55,6 +55,12 @@ export async function readStamps(t: Transport, l: ReleasesLayout, id: string): P
     }
 }
 
+/**
+ * Written in place, like the release's manifest: a new release's before its
+ * commit (a run killed mid-write is undone, and the file with it); a kept
+ * release's when relinked, where a half-written file only reads as none
+ * (its files are hashed then, never trusted).
+ */
 export async function writeStamps(t: Transport, l: ReleasesLayout, id: string, s: ReleaseStamps): Promise<void> {
     await t.mkdirp(l.manifests, 0o700);
     await t.writeFile(stampsPath(l, id), encodeStamps(s), 0o600);
