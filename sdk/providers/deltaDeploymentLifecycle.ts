@@ -205,7 +205,7 @@ function deployedOutputs(
 
 async function deployReleaseInputs(news: Inputs, previous: Outputs | undefined, instance: string, next: manifest.Manifest, run: RunOptions): Promise<Outputs> {
     const { result } = await withTransport(news, (t) =>
-        deployAsRelease({ t, news, previous, next, ownership: ownershipOf(news), hooks: hooksOf(news), identity: identityOf(news, instance), owner: { project: news.project, stack: news.stack, resource: news.name }, log: run.log ?? log }),
+        deployAsRelease({ t, news, previous, next, ownership: ownershipOf(news), hooks: hooksOf(news), identity: identityOf(news, instance), owner: { project: news.project, stack: news.stack, resource: news.name }, log: run.log ?? log, drifted: run.drifted }),
     );
     return { ...deployedOutputs(news, previous, instance, next, result, []), keptReleases: result.kept };
 }

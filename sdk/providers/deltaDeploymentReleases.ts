@@ -25,6 +25,8 @@ export interface ReleaseContext {
     identity: apply.OwnerId;
     owner: { project?: string; stack?: string; resource?: string };
     log: (line: string) => void;
+    /** Paths a refresh found changed in the live release (only meaningful when the previous deployment was a release too). */
+    drifted?: string[];
 }
 
 /**
@@ -63,6 +65,8 @@ export async function deployAsRelease(c: ReleaseContext): Promise<{ result: rele
         log: c.log,
         progressIntervalMs: apply.progressIntervalMs(process.env),
         preserveMtimes: news.preserveMtimes ?? true,
+        // What an inPlace refresh found is in the folder the inPlace destroy above puts back, not in a release.
+        drifted: previous && strategyOf(previous) === "releases" ? c.drifted : undefined,
     });
     return { result };
 }

@@ -27,6 +27,8 @@ export interface BuildRequest {
     release: string;
     /** The live release's folder and manifest, which unchanged files are linked from and large files patched from. */
     current?: { folder: string; manifest: Manifest };
+    /** Paths whose file in the live release changed on the host since it was built: sent whole, never patched from it. */
+    fresh?: ReadonlySet<string>;
     index: LargeFileIndex;
     ownership?: Ownership;
     name: string;
@@ -101,7 +103,7 @@ export async function buildRelease(t: Transport, req: BuildRequest): Promise<num
     const send = async (p: string) => {
         const e = next.entries.get(p)!;
         const src = sourcePath(req.source, next.kind, p);
-        const before = current?.manifest.entries.get(p);
+        const before = req.fresh?.has(p) ? undefined : current?.manifest.entries.get(p);
         const got = await stageFile(t, {
             localPath: src,
             stagedPath: `${release}/${p}`,

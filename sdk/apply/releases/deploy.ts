@@ -4,17 +4,20 @@ import type { Transport } from "../../transport";
 import { LargeFileIndex } from "../chunkIndex";
 import type { Hooks } from "../hooks";
 import type { Ownership } from "../hostFiles";
-import { checkStateRootApart, HostLayout, layoutFor, resolveStateRoot } from "../layout";
+import { checkStateRootApart, handEditedPath, HostLayout, layoutFor, resolveStateRoot } from "../layout";
 import { DIRECT_CALLER, OwnerId, readLedger, sameResource, stackName } from "../ledger";
 import { acquireLock } from "../lock";
 import { recoverDestination } from "../recovery";
 import { enterPhase } from "../phases";
 import { lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "../records";
 import { buildRelease } from "./build";
+import { describeDestinationProblem, destinationProblem, ReleaseDamage } from "./drift";
+import { damageOfKept, dropRelease, keepHandEdited, recheckDrifted, repairKept } from "./repair";
+import { readStamps, stampRelease, stampsPath, writeStamps } from "./stamps";
 import { onChangeAfterFlip, validateRelease } from "./hooks";
 import { manifestPath, releasePath, ReleasesLayout, releasesLayout } from "./layout";
-import { pointAt, readLink } from "./link";
-import { findKept, ownershipKey, planPrune, planRelease } from "./plan";
+import { pointAt } from "./link";
+import { deltaOnHost, findKept, ownershipKey, planPrune, planRelease } from "./plan";
 import { recoverReleases, undoDeploy } from "./recover";
 import { readReleaseManifest, readReleasesState, ReleasesJournal, ReleasesState, writeReleaseManifest, writeReleasesJournal, writeReleasesState } from "./state";
 
@@ -36,6 +39,14 @@ export interface ReleaseDeployRequest {
     progressIntervalMs?: number;
     /** Keep the source's mtimes (see BuildRequest). Default: true. */
     preserveMtimes?: boolean;
+    /**
+     * Paths a refresh found changed in the live release on the host. Each
+     * still changed is sent (or copied, for a mode change alone) into the
+     * new release instead of hard-linked, its hand-edited version is kept
+     * under `<stateDir>/<key>/drift/<release id>/`, and the kept releases
+     * that shared its inode are relinked (or dropped) after the commit.
+     */
+    drifted?: string[];
 }
 
 export interface ReleaseDeployResult {
@@ -49,6 +60,8 @@ export interface ReleaseDeployResult {
     reused: boolean;
     /** The releases kept on the host after this run (id and manifest digest), the live one included. */
     kept: { id: string; digest: string }[];
+    /** Present when `drifted` was given: the paths repaired (with where their hand-edited version is kept) and those found as built. */
+    drift?: { repaired: { path: string; drift: ReleaseDamage; handEdited?: string }[]; matched: string[] };
     record?: ReturnType<typeof lastRecordOf>;
 }
 
@@ -138,19 +151,40 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     const curManifest = live ? await readReleaseManifest(t, l, live.id) : undefined;
     const delta = diffManifests(curManifest, next);
     const keptOf = (s: ReleasesState) => s.releases.map((r) => ({ id: r.id, digest: r.digest }));
+    // Drifted files of the live release, checked again under the lock: each still changed is repaired below.
+    const damage = live && curManifest && req.drifted?.length ? await recheckDrifted(t, l, live.id, curManifest, req.drifted) : new Map<string, ReleaseDamage>();
+    if (req.drifted?.length) say(`${req.drifted.length} path${req.drifted.length === 1 ? "" : "s"} found changed on ${t.host} by pulumi refresh: ${damage.size} still differ${damage.size === 1 ? "s" : ""} in the live release (sent or copied into the new release, never hard-linked), ${req.drifted.length - damage.size} as built`);
+    let driftOut = req.drifted?.length ? { repaired: [] as { path: string; drift: ReleaseDamage; handEdited?: string }[], matched: req.drifted.filter((p) => !damage.has(p)).sort() } : undefined;
     if (live) {
-        const link = await readLink(t, l.destination);
-        if (link !== releasePath(l, live.id)) {
-            const st = await t.stat(l.destination);
-            throw new Error(`destination ${l.destination} on ${t.host} is ${link !== undefined ? `a symlink to ${link}` : st ? `a ${st.kind}` : "gone"}, not the symlink to release ${live.id} that pulumi-delta left; put it back (ln -sfn ${releasePath(l, live.id)} ${l.destination}) or move it away, then run pulumi up again`);
+        const problem = await destinationProblem(t, l, live.id);
+        if (problem) {
+            // A symlink elsewhere, or nothing: only the link is replaced below. A folder or file there is someone's data.
+            if (!problem.startsWith("a symlink") && problem !== "gone") throw new Error(`refused on ${t.host}: ${describeDestinationProblem(l.destination, problem, releasePath(l, live.id))}`);
+            say(`${l.destination} was ${problem}, not the symlink to the live release ${live.id}: pointing it at the release this run makes live`);
         }
-        if (live.digest === digest && live.ownership === ownKey) {
-            // Nothing changes; a smaller keepReleases still applies.
+        if (live.digest === digest && live.ownership === ownKey && !damage.size) {
+            // Nothing changes (but a lost link); a smaller keepReleases still applies.
+            if (problem) await pointAt(t, l, releasePath(l, live.id), live.id);
             const pruned = await prune(t, l, state!, live.id, keep, say);
-            return { delta, bytesSent: 0, release: live.id, folder: releasePath(l, live.id), reused: false, kept: keptOf(pruned) };
+            return { delta, bytesSent: 0, release: live.id, folder: releasePath(l, live.id), reused: false, kept: keptOf(pruned), ...(driftOut ? { drift: driftOut } : {}) };
         }
     }
-    const kept = state ? findKept(state.releases.filter((r) => r.id !== state!.current), digest, ownKey) : undefined;
+    let kept = state ? findKept(state.releases.filter((r) => r.id !== state!.current), digest, ownKey) : undefined;
+    if (kept) {
+        // A hand edit in a release that was live reaches kept releases through their shared hard links.
+        const damaged = await damageOfKept(t, l, kept);
+        if (damaged.length) {
+            say(`kept release ${kept.id} holds this manifest, but ${damaged.length} of its files changed on ${t.host} since it was built (${damaged.slice(0, 5).join(", ")}${damaged.length > 5 ? ", …" : ""}; an edit in a release that shared them as hard links): removing it and building a new release instead of flipping to it`);
+            state = await dropRelease(t, l, state!, kept.id);
+            kept = undefined;
+            // The edit was most likely made through the live release, whose copy is the same inode: never link it into the new one.
+            if (live && curManifest) {
+                const more = await recheckDrifted(t, l, live.id, curManifest, damaged.filter((p) => !damage.has(p)));
+                for (const [p, d] of more) damage.set(p, d);
+                if (more.size) say(`${more.size} of them changed in the live release ${live.id} too (not found by a refresh): sent or copied into the new release, never hard-linked`);
+            }
+        }
+    }
     const id = kept?.id ?? newRecordId();
     const folder = releasePath(l, id);
     const startedAt = new Date().toISOString();
@@ -163,7 +197,9 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     } else {
         await makeRoot(t, l);
     }
-    const journal: Extract<ReleasesJournal, { op: "deploy" }> = { version: 1, op: "deploy", id, built: !kept, previous: live?.id ?? null, phase: "build" };
+    // A fresh id for the hand-edited versions: a rollback's release id is an old one.
+    const keptDir = live && damage.size ? handEditedPath(hostLayout, kept ? newRecordId() : id) : undefined;
+    const journal: Extract<ReleasesJournal, { op: "deploy" }> = { version: 1, op: "deploy", id, built: !kept, previous: live?.id ?? null, phase: "build", ...(keptDir ? { handEdited: keptDir } : {}) };
     await writeReleasesJournal(t, l, journal);
     const index = new LargeFileIndex(t, hostLayout);
     let bytesSent = 0;
@@ -174,11 +210,18 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
         if (kept) {
             say(`release ${id} (${digest}) is still kept on ${t.host}: no file bytes sent, only the link flips`);
         } else {
-            const plan = planRelease(curManifest, next, live !== undefined && live.ownership !== ownKey);
+            const plan = planRelease(curManifest, next, live !== undefined && live.ownership !== ownKey, damage);
             say(`building release ${id} in ${folder}: ${plan.link.length} hard-linked from release ${live?.id ?? "(none)"}, ${plan.copy.length} copied on the host (mode or owner changed), ${plan.send.length} sent`);
             sentFiles = plan.send.length;
-            bytesSent = await buildRelease(t, { source: req.source, next, plan, release: folder, current: live && curManifest ? { folder: releasePath(l, live.id), manifest: curManifest } : undefined, index, ownership: req.ownership, name: req.name ?? req.destination, log: req.log, progressIntervalMs: req.progressIntervalMs, preserveMtimes: req.preserveMtimes });
+            bytesSent = await buildRelease(t, { source: req.source, next, plan, release: folder, current: live && curManifest ? { folder: releasePath(l, live.id), manifest: curManifest } : undefined, fresh: new Set(damage.keys()), index, ownership: req.ownership, name: req.name ?? req.destination, log: req.log, progressIntervalMs: req.progressIntervalMs, preserveMtimes: req.preserveMtimes });
             await writeReleaseManifest(t, l, id, next);
+            await writeStamps(t, l, id, await stampRelease(t, folder, next, plan.link, live ? await readStamps(t, l, live.id) : new Map()));
+        }
+        if (live && keptDir) {
+            driftOut ??= { repaired: [], matched: [] };
+            const handEdited = await keepHandEdited(t, keptDir, releasePath(l, live.id), damage);
+            if (handEdited.size) say(`keeping the version found on ${t.host} of ${handEdited.size} drifted file${handEdited.size === 1 ? "" : "s"} under ${keptDir}`);
+            for (const [p, d] of [...damage].sort(([a], [b]) => (a < b ? -1 : 1))) driftOut!.repaired.push({ path: p, drift: d, ...(handEdited.has(p) ? { handEdited: handEdited.get(p)! } : {}) });
         }
         await validateRelease(t, req.hooks ?? {}, folder);
         if (req.hooks?.validate) say("validate hook passed");
@@ -205,11 +248,13 @@ async function deployLocked(t: Transport, req: ReleaseDeployRequest, hostLayout:
     await writeReleasesState(t, l, state);
     await t.unlink(l.journal);
     await enterPhase("bookkeeping");
+    if (damage.size) state = await repairKept(t, l, state, { id, manifest: next, ownership: ownKey }, [...damage.keys()], say);
     const pruned = await prune(t, l, state, id, keep, say);
     if (!kept) await index.afterCommit(curManifest, next, delta, folder, say);
-    const record = await recordRelease(t, hostLayout, req, l, live?.id, delta, startedAt, me);
+    const hostDelta = deltaOnHost(delta, damage, next);
+    const record = await recordRelease(t, hostLayout, req, l, live?.id, hostDelta, startedAt, me, driftOut?.repaired ?? []);
     say(`${kept ? "rolled back to" : "activated"} release ${id}: sent ${sentFiles} file${sentFiles === 1 ? "" : "s"} (${bytesSent} bytes) → ${t.host}:${req.destination}`);
-    return { delta, bytesSent, release: id, folder, reused: kept !== undefined, kept: keptOf(pruned), record };
+    return { delta: hostDelta, bytesSent, release: id, folder, reused: kept !== undefined, kept: keptOf(pruned), record, ...(driftOut ? { drift: driftOut } : {}) };
 }
 
 /** The releases folder beside destination; a parent the login user may not write is named with the two ways out. */
@@ -231,24 +276,26 @@ async function prune(t: Transport, l: ReleasesLayout, state: ReleasesState, curr
     for (const r of removed) {
         await t.removeTree(releasePath(l, r.id));
         await t.unlink(manifestPath(l, r.id)).catch(() => undefined);
+        await t.unlink(stampsPath(l, r.id)).catch(() => undefined);
     }
     say(`removed ${removed.length} release${removed.length === 1 ? "" : "s"} beyond keepReleases ${keep}: ${removed.map((r) => r.id).join(", ")}`);
     return next;
 }
 
-async function recordRelease(t: Transport, hostLayout: HostLayout, req: ReleaseDeployRequest, l: ReleasesLayout, previous: string | undefined, delta: ManifestDelta, startedAt: string, me: OwnerId) {
+async function recordRelease(t: Transport, hostLayout: HostLayout, req: ReleaseDeployRequest, l: ReleasesLayout, previous: string | undefined, delta: ManifestDelta, startedAt: string, me: OwnerId, repaired: { path: string; drift: ReleaseDamage; handEdited?: string }[]) {
     const target = (p: string) => `${req.destination}/${p}`;
+    const drifted = new Map(repaired.map((r) => [r.path, { drift: r.drift, ...(r.handEdited ? { handEdited: r.handEdited } : {}) }]));
     const changes: RecordChange[] = [];
     const rollback: RecordRollback[] = [];
     const prev = (p: string) => (previous ? `${releasePath(l, previous)}/${p}` : null);
     for (const p of delta.added) {
         const e = req.next.entries.get(p)!;
-        changes.push({ file: target(p), action: "create", sha256: e.sha256, bytes: e.size });
+        changes.push({ file: target(p), action: "create", sha256: e.sha256, bytes: e.size, ...drifted.get(p) });
         rollback.push({ file: target(p), action: "delete", backup: null });
     }
     for (const p of delta.changed) {
         const e = req.next.entries.get(p)!;
-        changes.push({ file: target(p), action: "update", sha256: e.sha256, bytes: e.size });
+        changes.push({ file: target(p), action: "update", sha256: e.sha256, bytes: e.size, ...drifted.get(p) });
         rollback.push({ file: target(p), action: "restore", backup: prev(p) });
     }
     for (const p of delta.removed) {

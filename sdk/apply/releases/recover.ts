@@ -3,6 +3,7 @@ import type { Transport } from "../../transport";
 import { HostFiles } from "../hostFiles";
 import { ORIGINAL, releasePath, manifestPath, ReleasesLayout, TEMP_LINK_PREFIX } from "./layout";
 import { pointAt, readLink } from "./link";
+import { stampsPath } from "./stamps";
 import { readReleasesJournal, readReleasesState, ReleasesJournal, ReleasesState } from "./state";
 
 type DeployJournal = Extract<ReleasesJournal, { op: "deploy" }>;
@@ -24,9 +25,15 @@ export async function undoDeploy(t: Transport, l: ReleasesLayout, state: Release
         if (link !== undefined) await t.unlink(l.destination);
         if (state?.original === "folder" && !(await t.stat(l.destination)) && (await t.stat(l.original))?.kind === "dir") await t.rename(l.original, l.destination);
     }
+    if (j.handEdited) {
+        await t.removeTree(j.handEdited);
+        // drift/ itself when this run made it (another run's hand edits keep it).
+        await t.rmdir(path.posix.dirname(j.handEdited)).catch(() => undefined);
+    }
     if (j.built) {
         await t.removeTree(releasePath(l, j.id));
         await t.unlink(manifestPath(l, j.id)).catch(() => undefined);
+        await t.unlink(stampsPath(l, j.id)).catch(() => undefined);
     }
     if (!j.previous && !state?.releases.length) {
         // A first release that never went live leaves the host as it found it: no releases folder, no state.
@@ -92,6 +99,7 @@ export async function recoverReleases(t: Transport, l: ReleasesLayout): Promise<
             if (known.has(name)) continue;
             await t.removeTree(`${l.root}/${name}`);
             await t.unlink(manifestPath(l, name)).catch(() => undefined);
+            await t.unlink(stampsPath(l, name)).catch(() => undefined);
             leaked++;
         }
     }

@@ -56,6 +56,8 @@ export type ReleasesJournal =
           previous: string | null;
           /** "build" until the release is complete; "flip" from just before `destination` changes. */
           phase: "build" | "flip";
+          /** Where this run keeps the hand-edited versions of drifted files (absent: none): dropped by an undo. */
+          handEdited?: string;
       }
     | {
           version: 1;

@@ -22,6 +22,10 @@ namespace PulumiDelta.Delta.Outputs
         /// </summary>
         public readonly ImmutableArray<Outputs.DriftedFile> Changed;
         /// <summary>
+        /// With `strategy: "releases"`: what `destination` is when it is no longer the symlink to the live release ("a symlink to &lt;path&gt;", "a folder", "a file" or "gone"); absent when it is. The next `pulumi up` points it at the live release again when it is a symlink elsewhere or gone, and refuses (naming the fix) when a folder or file stands there.
+        /// </summary>
+        public readonly string? Destination;
+        /// <summary>
         /// Deployed files missing on the host (or no longer regular files).
         /// </summary>
         public readonly ImmutableArray<string> Removed;
@@ -30,9 +34,12 @@ namespace PulumiDelta.Delta.Outputs
         private Drift(
             ImmutableArray<Outputs.DriftedFile> changed,
 
+            string? destination,
+
             ImmutableArray<string> removed)
         {
             Changed = changed;
+            Destination = destination;
             Removed = removed;
         }
     }

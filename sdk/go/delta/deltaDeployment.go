@@ -26,7 +26,7 @@ type DeltaDeployment struct {
 	Destination pulumi.StringOutput `pulumi:"destination"`
 	// Up to this many files, the per-file manifest is a resource input, so `pulumi preview --diff` marks each file. Above it, the input is only the manifest's digest and counts (each map entry costs the engine ≈ 0.35 ms on every preview), and the per-file delta is listed under Diagnostics. A stack moves between the two without a replace or a resend. Default: 1000.
 	DiffFileLimit pulumi.IntPtrOutput `pulumi:"diffFileLimit"`
-	// What the last `pulumi refresh` found changed on the host since the last deployment: files whose content or mode differs from what was deployed, and files removed. The next `pulumi up` rewrites exactly these (keeping each hand-edited version as a backup its record names). Empty when the host matches.
+	// What the last `pulumi refresh` found changed on the host since the last deployment: files whose content or mode differs from what was deployed, and files removed. The next `pulumi up` rewrites exactly these (keeping each hand-edited version as a backup its record names). With `strategy: "releases"` the live release's folder is checked (files added there by hand are not deployed paths and are not drift), and whether `destination` is still the symlink to it; the next release sends (or, for a mode change alone, copies) each drifted file instead of hard-linking the edited inode, and kept releases that shared it are relinked to the repaired copy, or dropped when no release holds their version. Empty when the host matches.
 	Drift DriftPtrOutput `pulumi:"drift"`
 	// Globs relative to `source` whose files are not deployed, e.g. `["**/*.tmp", ".git"]`; a matching directory is skipped whole. Default: [].
 	Exclude pulumi.StringArrayOutput `pulumi:"exclude"`
@@ -344,7 +344,7 @@ func (o DeltaDeploymentOutput) DiffFileLimit() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *DeltaDeployment) pulumi.IntPtrOutput { return v.DiffFileLimit }).(pulumi.IntPtrOutput)
 }
 
-// What the last `pulumi refresh` found changed on the host since the last deployment: files whose content or mode differs from what was deployed, and files removed. The next `pulumi up` rewrites exactly these (keeping each hand-edited version as a backup its record names). Empty when the host matches.
+// What the last `pulumi refresh` found changed on the host since the last deployment: files whose content or mode differs from what was deployed, and files removed. The next `pulumi up` rewrites exactly these (keeping each hand-edited version as a backup its record names). With `strategy: "releases"` the live release's folder is checked (files added there by hand are not deployed paths and are not drift), and whether `destination` is still the symlink to it; the next release sends (or, for a mode change alone, copies) each drifted file instead of hard-linking the edited inode, and kept releases that shared it are relinked to the repaired copy, or dropped when no release holds their version. Empty when the host matches.
 func (o DeltaDeploymentOutput) Drift() DriftPtrOutput {
 	return o.ApplyT(func(v *DeltaDeployment) DriftPtrOutput { return v.Drift }).(DriftPtrOutput)
 }

@@ -813,6 +813,8 @@ func (o DeltaRecordSummaryPtrOutput) Time() pulumi.StringPtrOutput {
 type Drift struct {
 	// Deployed files whose content or mode on the host differs from what was deployed.
 	Changed []DriftedFile `pulumi:"changed"`
+	// With `strategy: "releases"`: what `destination` is when it is no longer the symlink to the live release ("a symlink to <path>", "a folder", "a file" or "gone"); absent when it is. The next `pulumi up` points it at the live release again when it is a symlink elsewhere or gone, and refuses (naming the fix) when a folder or file stands there.
+	Destination *string `pulumi:"destination"`
 	// Deployed files missing on the host (or no longer regular files).
 	Removed []string `pulumi:"removed"`
 }
@@ -835,6 +837,11 @@ func (o DriftOutput) ToDriftOutputWithContext(ctx context.Context) DriftOutput {
 // Deployed files whose content or mode on the host differs from what was deployed.
 func (o DriftOutput) Changed() DriftedFileArrayOutput {
 	return o.ApplyT(func(v Drift) []DriftedFile { return v.Changed }).(DriftedFileArrayOutput)
+}
+
+// With `strategy: "releases"`: what `destination` is when it is no longer the symlink to the live release ("a symlink to <path>", "a folder", "a file" or "gone"); absent when it is. The next `pulumi up` points it at the live release again when it is a symlink elsewhere or gone, and refuses (naming the fix) when a folder or file stands there.
+func (o DriftOutput) Destination() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v Drift) *string { return v.Destination }).(pulumi.StringPtrOutput)
 }
 
 // Deployed files missing on the host (or no longer regular files).
@@ -874,6 +881,16 @@ func (o DriftPtrOutput) Changed() DriftedFileArrayOutput {
 		}
 		return v.Changed
 	}).(DriftedFileArrayOutput)
+}
+
+// With `strategy: "releases"`: what `destination` is when it is no longer the symlink to the live release ("a symlink to <path>", "a folder", "a file" or "gone"); absent when it is. The next `pulumi up` points it at the live release again when it is a symlink elsewhere or gone, and refuses (naming the fix) when a folder or file stands there.
+func (o DriftPtrOutput) Destination() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Drift) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Destination
+	}).(pulumi.StringPtrOutput)
 }
 
 // Deployed files missing on the host (or no longer regular files).

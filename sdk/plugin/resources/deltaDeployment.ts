@@ -3,7 +3,7 @@ import * as manifest from "../../manifest";
 import * as lifecycle from "../../providers/deltaDeploymentLifecycle";
 import { validateInputs } from "../../providers/deltaDeploymentInputs";
 import * as apply from "../../apply";
-import { DEFAULT_KEEP_RELEASES } from "../../apply/releases";
+import { DEFAULT_KEEP_RELEASES, describeDestinationProblem, detectReleaseDrift } from "../../apply/releases";
 import { containsUnknown, PlainObject, UNKNOWN } from "../server/codec";
 import { applyDrift, driftFrom, driftNote, driftedPaths, filesWithDrift, readDrift } from "./deltaDeploymentDrift";
 import {
@@ -108,6 +108,12 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
         return { changes: true, replaces, deleteBeforeReplace: replaces.length > 0, detailedDiff };
     }
     const drift = readDrift(olds);
+    // strategy "releases": destination no longer the link to the live release is a change even when no file is.
+    const linkDrift = drift?.destination !== undefined;
+    if (linkDrift) {
+        ctx.log(`${ctx.name}: ${describeDestinationProblem(newL.destination, drift!.destination!)} (pulumi refresh)`, "warning");
+        detailedDiff.drift = "update";
+    }
     let filesChange = false;
     if (news.manifestDigest !== olds.manifestDigest || replaces.length || drift) {
         const deployed = manifest.decodeManifest(oldL.deployed);
@@ -130,7 +136,7 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
             detailedDiff.manifestDigest = "update";
         }
     }
-    return { changes: filesChange || replaces.length > 0 || settings.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, detailedDiff };
+    return { changes: filesChange || linkDrift || replaces.length > 0 || settings.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, detailedDiff };
 }
 
 /**
@@ -140,9 +146,14 @@ function diff(ctx: ResourceContext, olds: PlainObject, news: PlainObject): DiffR
  */
 export function rollbackNote(olds: PlainObject, news: PlainObject): string {
     if (news.strategy !== "releases" || olds.strategy !== "releases" || !Array.isArray(olds.keptReleases)) return "";
+    // The live release's own manifest: what changes is drift, which a new release repairs.
+    if (news.manifestDigest === olds.manifestDigest) return "";
     if (!same(olds.owner, news.owner) || !same(olds.group, news.group)) return "";
     const kept = (olds.keptReleases as PlainObject[]).find((r) => r && r.digest === news.manifestDigest);
-    return kept ? ` (rollback to kept release ${String(kept.id)}: no file bytes sent, only the link flips)` : "";
+    if (!kept) return "";
+    // Drift in the live release may have reached the kept one through a shared hard link: the up checks it before flipping.
+    const caveat = readDrift(olds)?.changed.length ? "; unless the files changed on the host reached it through shared hard links, which up checks first" : "";
+    return ` (rollback to kept release ${String(kept.id)}: no file bytes sent, only the link flips${caveat})`;
 }
 
 /**
@@ -153,20 +164,20 @@ export function rollbackNote(olds: PlainObject, news: PlainObject): string {
  */
 async function readHost(ctx: ResourceContext, outputs: PlainObject): Promise<PlainObject> {
     if (typeof outputs.deployed !== "string" || outputs.deployed === "") return outputs;
-    // A release is never written to in place; its drift is not checked (yet).
-    if (outputs.strategy === "releases") return outputs;
     const legacy = toLegacyOutputs(ctx, outputs);
     const deployed = manifest.decodeManifest(legacy.deployed);
-    const found = await lifecycle.withTransport(legacy, (t) =>
-        apply.detectDrift(t, {
-            destination: legacy.destination,
-            stateDir: legacy.stateDir,
-            identity: lifecycle.instanceOf(legacy),
-            fileName: deployed.kind === "file" ? [...deployed.entries.keys()][0] : undefined,
-        }),
-    );
+    const request = {
+        destination: legacy.destination,
+        stateDir: legacy.stateDir,
+        identity: lifecycle.instanceOf(legacy),
+        fileName: deployed.kind === "file" ? [...deployed.entries.keys()][0] : undefined,
+    };
+    // A release's live tree is its folder under the releases root, checked against the release's manifest; destination must be the link to it.
+    const releases = outputs.strategy === "releases";
+    const found: apply.DriftResult & { destination?: string; liveFolder?: string } = await lifecycle.withTransport(legacy, (t) => (releases ? detectReleaseDrift(t, request) : apply.detectDrift(t, request)));
     if (!found.known) {
-        ctx.log(`${ctx.name}: the host's ledger does not know this deployment (instance ${lifecycle.instanceOf(legacy)}); nothing checked`, "warning");
+        const what = releases ? "the host has no live release of this deployment" : "the host's ledger does not know this deployment";
+        ctx.log(`${ctx.name}: ${what} (instance ${lifecycle.instanceOf(legacy)}); nothing checked`, "warning");
         return outputs;
     }
     if (!found.settled) {
@@ -180,8 +191,9 @@ async function readHost(ctx: ResourceContext, outputs: PlainObject): Promise<Pla
     out.drift = drift as unknown as PlainObject;
     if (drift.changed.length || drift.removed.length) {
         const list = [...drift.changed.map((c) => `  ~ ${c.path}`), ...drift.removed.map((p) => `  - ${p}`)];
-        ctx.log(`${ctx.name}: ${drift.changed.length} changed, ${drift.removed.length} removed on the host since the last deployment → ${lifecycle.where(legacy)}\n${list.join("\n")}`);
+        ctx.log(`${ctx.name}: ${drift.changed.length} changed, ${drift.removed.length} removed on the host since the last deployment → ${lifecycle.where(legacy)}${found.liveFolder ? ` (live release ${found.liveFolder})` : ""}\n${list.join("\n")}`);
     }
+    if (found.destination) ctx.log(`${ctx.name}: ${describeDestinationProblem(legacy.destination, found.destination, found.liveFolder)}`, "warning");
     return out;
 }
 

@@ -6,12 +6,14 @@ import type { PlainObject } from "../server/codec";
 export interface Drift {
     changed: { path: string; mode: number; sha256: string; target?: string }[];
     removed: string[];
+    /** strategy "releases": what `destination` is when it is no longer the symlink to the live release ("a symlink to …", "a folder", "gone"). */
+    destination?: string;
 }
 
 export function readDrift(outputs: PlainObject): Drift | undefined {
     const d = outputs.drift as unknown as Drift | null | undefined;
-    if (!d || (!d.changed?.length && !d.removed?.length)) return undefined;
-    return { changed: d.changed ?? [], removed: d.removed ?? [] };
+    if (!d || (!d.changed?.length && !d.removed?.length && !d.destination)) return undefined;
+    return { changed: d.changed ?? [], removed: d.removed ?? [], ...(d.destination ? { destination: d.destination } : {}) };
 }
 
 export function driftedPaths(d: Drift | undefined): string[] | undefined {
@@ -39,12 +41,12 @@ export function driftNote(d: Drift | undefined, delta: ManifestDelta): string {
 }
 
 /** The drift the host shows now, in the outputs' shape: content changes and mode changes together, each with what the host holds. */
-export function driftFrom(found: Pick<DriftResult, "changed" | "modeChanged" | "removed">): Drift {
+export function driftFrom(found: Pick<DriftResult, "changed" | "modeChanged" | "removed"> & { destination?: string }): Drift {
     const changed = [
         ...found.changed.map((c) => ({ path: c.path, mode: c.mode, sha256: c.sha256, ...(c.target !== undefined ? { target: c.target } : {}) })),
         ...found.modeChanged.map((c) => ({ path: c.path, mode: c.mode, sha256: c.sha256 })),
     ].sort((a, b) => (a.path < b.path ? -1 : 1));
-    return { changed, removed: [...found.removed].sort() };
+    return { changed, removed: [...found.removed].sort(), ...(found.destination ? { destination: found.destination } : {}) };
 }
 
 /** The per-file map of the outputs as the host holds it, so `preview --diff` shows host => source for each drifted file. */

@@ -610,7 +610,7 @@ class DeltaDeployment(pulumi.CustomResource):
     @pulumi.getter
     def drift(self) -> pulumi.Output[Optional['outputs.Drift']]:
         """
-        What the last `pulumi refresh` found changed on the host since the last deployment: files whose content or mode differs from what was deployed, and files removed. The next `pulumi up` rewrites exactly these (keeping each hand-edited version as a backup its record names). Empty when the host matches.
+        What the last `pulumi refresh` found changed on the host since the last deployment: files whose content or mode differs from what was deployed, and files removed. The next `pulumi up` rewrites exactly these (keeping each hand-edited version as a backup its record names). With `strategy: "releases"` the live release's folder is checked (files added there by hand are not deployed paths and are not drift), and whether `destination` is still the symlink to it; the next release sends (or, for a mode change alone, copies) each drifted file instead of hard-linking the edited inode, and kept releases that shared it are relinked to the repaired copy, or dropped when no release holds their version. Empty when the host matches.
         """
         return pulumi.get(self, "drift")
 

@@ -474,15 +474,19 @@ class Drift(dict):
     """
     def __init__(__self__, *,
                  changed: Sequence['outputs.DriftedFile'],
-                 removed: Sequence[_builtins.str]):
+                 removed: Sequence[_builtins.str],
+                 destination: Optional[_builtins.str] = None):
         """
         Files changed on the host since the last deployment, as `pulumi refresh` found them.
 
         :param Sequence['DriftedFile'] changed: Deployed files whose content or mode on the host differs from what was deployed.
         :param Sequence[_builtins.str] removed: Deployed files missing on the host (or no longer regular files).
+        :param _builtins.str destination: With `strategy: "releases"`: what `destination` is when it is no longer the symlink to the live release ("a symlink to <path>", "a folder", "a file" or "gone"); absent when it is. The next `pulumi up` points it at the live release again when it is a symlink elsewhere or gone, and refuses (naming the fix) when a folder or file stands there.
         """
         pulumi.set(__self__, "changed", changed)
         pulumi.set(__self__, "removed", removed)
+        if destination is not None:
+            pulumi.set(__self__, "destination", destination)
 
     @_builtins.property
     @pulumi.getter
@@ -499,6 +503,14 @@ class Drift(dict):
         Deployed files missing on the host (or no longer regular files).
         """
         return pulumi.get(self, "removed")
+
+    @_builtins.property
+    @pulumi.getter
+    def destination(self) -> Optional[_builtins.str]:
+        """
+        With `strategy: "releases"`: what `destination` is when it is no longer the symlink to the live release ("a symlink to <path>", "a folder", "a file" or "gone"); absent when it is. The next `pulumi up` points it at the live release again when it is a symlink elsewhere or gone, and refuses (naming the fix) when a folder or file stands there.
+        """
+        return pulumi.get(self, "destination")
 
 
 @pulumi.output_type
