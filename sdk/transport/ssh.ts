@@ -12,7 +12,7 @@ import {
     DEFAULT_USER,
     describeConnection,
 } from "../connection";
-import { FatalDialError, greetingFailure, isFinal, refused, tapGreeting, UnreachableDialError } from "./dialFailure";
+import { ClosedDuringHandshake, connectTimedOut, cutBeforeGreeting, DialTarget, FatalDialError, greetingFailure, isFinal, refused, tapGreeting, UnreachableDialError } from "./dialFailure";
 import { HostHasher } from "./hostHasher";
 import { checkKnownHosts, fingerprint, keyType, knownHostsName, matchesPinned, parsePinnedKeys, pinnedFingerprint } from "./hostKeys";
 import { AccountIdCache } from "./accountIds";
@@ -151,7 +151,7 @@ function openSocket(c: ConnectionInputs, prefix: string, timeoutMs: number, via?
         const sock = net.connect({ host: c.host, port });
         const timer = setTimeout(() => {
             sock.destroy();
-            reject(new Error(`timed out after ${timeoutMs / 1000}s`));
+            reject(connectTimedOut(`${c.host}:${port}`, timeoutMs / 1000));
         }, timeoutMs);
         sock.once("connect", () => {
             clearTimeout(timer);
@@ -161,7 +161,9 @@ function openSocket(c: ConnectionInputs, prefix: string, timeoutMs: number, via?
         });
         sock.once("error", (e: NodeJS.ErrnoException) => {
             clearTimeout(timer);
-            reject(e.code === "ECONNREFUSED" ? refused(prefix) : e);
+            if (e.code === "ECONNREFUSED") reject(refused(prefix));
+            else if (e.code === "ECONNRESET") reject(cutBeforeGreeting({ where: `${c.host}:${port}`, prefix, timeoutS: timeoutMs / 1000 }, "reset"));
+            else reject(e);
         });
     });
 }
@@ -171,6 +173,7 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Clien
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
     const timeoutMs = (c.perDialTimeout ?? DEFAULT_PER_DIAL_TIMEOUT) * 1000;
+    const target: DialTarget = { where: `${c.host}:${c.port ?? DEFAULT_PORT}`, prefix, timeoutS: timeoutMs / 1000 };
     return openSocket(c, prefix, timeoutMs, via).then(
         (sock) =>
             new Promise<Client>((resolve, reject) => {
@@ -199,14 +202,14 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Clien
                 client.once("ready", () => resolve(client));
                 // A link that drops mid-handshake closes the client without an error (ssh2 then clears its readyTimeout): without this the dial would wait forever.
                 client.once("close", () => {
-                    const closed = new Error("the connection closed during the SSH handshake");
-                    reject(refusal ? new FatalDialError(refusal) : (greetingFailure(greeting(), closed, prefix) ?? closed));
+                    const closed = new ClosedDuringHandshake();
+                    reject(refusal ? new FatalDialError(refusal) : (greetingFailure(greeting(), closed, target) ?? closed));
                 });
                 // A later failure (the link drops) surfaces through pending requests; unhandled, it would crash the process.
                 client.on("error", () => undefined);
                 client.once("error", (err: Error & { level?: string }) => {
                     client.end();
-                    const notSsh = refusal ? undefined : greetingFailure(greeting(), err, prefix);
+                    const notSsh = refusal ? undefined : greetingFailure(greeting(), err, target);
                     if (refusal) reject(new FatalDialError(refusal));
                     else if (notSsh) reject(notSsh);
                     else if (err.level === "client-authentication") {
@@ -223,7 +226,7 @@ function dialOnce(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Clien
                 try {
                     client.connect(config);
                     // Tapped once the client listens too, so both see every byte. What the
-                    // server says first tells a port that does not speak SSH from a slow one.
+                    // server says first tells a port that does not speak SSH from a slow one or a cut link.
                     greeting = tapGreeting(sock);
                 } catch (e) {
                     reject(new FatalDialError(`${prefix}.privateKey cannot be used: ${(e as Error).message}; check the key text and ${prefix}.privateKeyPassword`));
@@ -240,11 +243,17 @@ function hostLabel(c: ConnectionInputs, prefix: string, via?: Hop): string {
 
 async function dial(c: ConnectionInputs, prefix: string, via?: Hop): Promise<Client> {
     const limit = c.dialErrorLimit ?? DEFAULT_DIAL_ERROR_LIMIT;
+    let firstFailure: string | undefined;
     for (let attempt = 1; ; attempt++) {
         try {
             return await dialOnce(c, prefix, via);
         } catch (err) {
-            if (isFinal(err, c.dialErrorLimit !== undefined)) throw new TransportError("connect to", hostLabel(c, prefix, via), "", err.message);
+            firstFailure ??= (err as Error).message;
+            if (isFinal(err, c.dialErrorLimit !== undefined)) {
+                // A link cut mid-handshake often leaves the host turning later dials away: the first dial tells what started it.
+                const before = attempt > 1 && firstFailure !== err.message ? ` (dial ${attempt}; dial 1 failed: ${firstFailure})` : "";
+                throw new TransportError("connect to", hostLabel(c, prefix, via), "", `${err.message}${before}`);
+            }
             if (limit !== -1 && attempt >= limit) {
                 throw new TransportError(
                     "connect to",
