@@ -1,109 +1,28 @@
 import * as path from "path";
-import { diffManifests, foldersOf, Manifest, ManifestDelta, manifestDigest, sourcePath } from "../manifest";
-import { stageFile } from "./stageFile";
-import { LargeFileIndex } from "./chunkIndex";
+import { diffManifests, foldersOf, manifestDigest } from "../manifest";
 import type { Transport } from "../transport";
-import { HookError, Hooks, runInPlaceHooks, validateStaged } from "./hooks";
-import { HostFiles, Ownership } from "./hostFiles";
-import { Journal, JournalOp, undoJournal, writeJournal } from "./journal";
-import { backupPath, checkStateRootApart, destinationKey, handEditedPath, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
+import { LargeFileIndex } from "./chunkIndex";
 import { Claim, conflictMessage, planClaim, settleDeployment, Settlement } from "./claims";
-import { claimFromState, DIRECT_CALLER, Ledger, openLedger, OwnerId, stackName, writeLedger } from "./ledger";
+import { COMMITS_IN_FLIGHT, DeltaPlan, DeltaRun, typeOf } from "./deltaPlan";
+import { finishDeployment } from "./deployFinish";
+import { DeployError, DeployRequest, DeployResult } from "./deployRequest";
+import { stageDelta } from "./deployStage";
+import { STATS_IN_FLIGHT } from "./hostCheck";
+import { HookError, runInPlaceHooks } from "./hooks";
+import { HostFiles } from "./hostFiles";
+import { JournalOp, undoJournal, writeJournal } from "./journal";
+import { backupPath, checkStateRootApart, destinationKey, handEditedPath, HostLayout, layoutFor, resolveStateRoot, slotPath, targetPath } from "./layout";
+import { claimFromState, DIRECT_CALLER, Ledger, openLedger, stackName, writeLedger } from "./ledger";
 import { acquireLock } from "./lock";
 import { enterPhase } from "./phases";
-import { recoverDestination } from "./recovery";
 import { forEachLimit } from "./pool";
-import { ProgressMeter } from "./progress";
-import { hashOnHost, lastRecordOf, newRecordId, RecordChange, RecordOwner, RecordRollback, saveRecord } from "./records";
-import { STATS_IN_FLIGHT } from "./hostCheck";
-import { describeDriftPlan, DriftPlan, planDriftRepair, RepairedPath, verifyTakenOver } from "./recheck";
-import { applyFolderModes, applyFolderMtimes, MtimeFrom, planFolders, setMtimesFrom, touchedFolders, TreeError } from "./tree";
+import { newRecordId } from "./records";
+import { describeDriftPlan, DriftPlan, planDriftRepair, verifyTakenOver } from "./recheck";
+import { recoverDestination } from "./recovery";
+import { applyFolderModes } from "./tree";
 
-/** Files below this size go many at a time; larger ones a few at a time, each with many writes in flight. */
-const SMALL_FILE = 1024 * 1024;
-const SMALL_FILES_IN_FLIGHT = 32;
-const LARGE_FILES_IN_FLIGHT = 2;
-const COMMITS_IN_FLIGHT = 64;
-
-export interface DeployRequest {
-    /** Absolute local path of the source directory or file. */
-    source: string;
-    destination: string;
-    stateDir?: string;
-    /**
-     * What Pulumi's state says the last deployment left (undefined on
-     * create). The host's ledger, not this, decides what the deployment builds
-     * on; this only lets a resource the ledger does not know yet (state
-     * written by 0.1) claim its paths.
-     */
-    previous?: Manifest;
-    next: Manifest;
-    /** `previous`'s manifest digest as state recorded it (state may keep an abbreviated `previous`). Default: computed from `previous`. */
-    previousDigest?: string;
-    /** Directories earlier deployments created (absolute). */
-    createdDirs?: string[];
-    /** Name used in progress lines. */
-    name?: string;
-    log?: (line: string) => void;
-    /** Milliseconds between progress lines. Default: 3000. */
-    progressIntervalMs?: number;
-    /** validate / onChange commands and their timeout. Default: none. */
-    hooks?: Hooks;
-    /** Project, stack and resource named in the deployment's record. */
-    owner?: RecordOwner;
-    /** Who this deployment is, in the host's ledger. Default: DIRECT_CALLER (one identity for programs that call this directly, such as benchmarks). */
-    identity?: OwnerId;
-    /** Stacks (`project/stack` or `org/project/stack`) whose paths this deployment may take over. Default: none. */
-    takeOverFrom?: string[];
-    /** Owner and group for the files this delta puts; set on the staged files, so each appears with them. Default: as the host makes them. */
-    ownership?: Ownership;
-    /**
-     * Paths (manifest paths, like `next`'s) that the caller's state recorded
-     * as drifted on the host (see `detectDrift`). Each that this resource
-     * deployed is checked on the host again: one that is gone, or holds
-     * other content or another mode than deployed, is rewritten from `next`
-     * even when `next` did not change it (counted as changed, or added when
-     * it was gone), and the version found there is kept under
-     * `<stateDir>/<key>/drift/<deployment id>/` (named in the record as
-     * `handEdited`). One that already holds what `next` wants is left alone.
-     * Default: none.
-     */
-    drifted?: string[];
-    /** Keep the source's mtimes on files, symlinks and the folders the delta touched. Default: true. */
-    preserveMtimes?: boolean;
-}
-
-export interface DeployResult {
-    delta: ManifestDelta;
-    bytesSent: number;
-    /** Directories this resource's deployments created that still exist: removed again on destroy. */
-    createdDirs: string[];
-    /** What the deployment built on: the host's view of this resource's files (the ledger), which may be newer than Pulumi's state. */
-    previous: Manifest;
-    /** The record written to the host (or its summary when it lists too many files); undefined when nothing changed. */
-    record?: ReturnType<typeof lastRecordOf>;
-    /** Present when `drifted` was given: the paths rewritten (or removed) because they had drifted, and those found holding the deployed version or what `next` wants (nothing to repair). */
-    drift?: { repaired: RepairedPath[]; matched: string[] };
-}
-
-export class DeployError extends Error {}
-
-/** `dirs` and all their ancestors, grouped by depth, shallowest first. */
-function foldersByDepth(dirs: Iterable<string>): string[][] {
-    const all = new Set<string>();
-    for (const dir of dirs) {
-        for (let d = dir; !all.has(d); d = path.posix.dirname(d)) {
-            all.add(d);
-            if (d === path.posix.dirname(d)) break;
-        }
-    }
-    const levels: string[][] = [];
-    for (const d of [...all].sort()) {
-        const depth = d === "/" ? 0 : d.split("/").length - 1;
-        (levels[depth] ??= []).push(d);
-    }
-    return levels.filter((l) => l !== undefined);
-}
+export { DeployError } from "./deployRequest";
+export type { DeployRequest, DeployResult } from "./deployRequest";
 
 /** The nearest existing directory at or above `p` (what a new path's filesystem will be). */
 async function nearestExisting(t: Transport, p: string): Promise<string> {
@@ -205,7 +124,6 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
     const files = new HostFiles(t, sameFs);
     const index = new LargeFileIndex(t, layout);
     const puts = [...delta.added, ...delta.changed];
-    const typeOf = (m: Manifest | undefined, p: string) => (m?.kind === "file" ? undefined : m?.entries.get(p)?.type);
     // Files and symlinks are staged and renamed into place; folders are made (or given their mode) where they go.
     const stagedPuts = puts.filter((p) => typeOf(next, p) !== "dir");
     const filePuts = stagedPuts.filter((p) => typeOf(next, p) === undefined);
@@ -221,111 +139,15 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         );
     }
 
-    const createdNow: string[] = [];
-    const replacedDirsDone: string[] = [];
-    let bytesSent = 0;
+    const plan: DeltaPlan = { t, layout, req, id, startedAt, previous, delta, staging, sameFs, files, index, puts, stagedPuts, filePuts, dirPuts, prevFolders, nextFolders, putBytes, handEdited };
+    const run: DeltaRun = { createdNow: [], replacedDirsDone: [], bytesSent: 0 };
+    const { createdNow, replacedDirsDone } = run;
     const ops: JournalOp[] = [];
-    let journal: Journal | undefined;
-    let planned: JournalOp[] = [];
     let ledgerWritten = false;
     try {
-        // 1. Stage: nothing at the destination changes yet. The folders it will
-        // create are journaled first, so a run killed from here on leaves
-        // nothing the next one cannot take away.
-        const parents = new Set(puts.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
-        const levels = foldersByDepth([...parents, ...dirPuts.map((p) => targetPath(destination, next.kind, p)), path.posix.dirname(staging)]);
-        // A folder path where the host has a symlink or file that this delta takes away (a link retargeted into a real folder) is made after the removals.
-        const replacedByFolder = (abs: string) => {
-            if (next.kind !== "dir" || !abs.startsWith(destination + "/")) return false;
-            const rel = abs.slice(destination.length + 1);
-            const before = previous?.entries.get(rel);
-            return before !== undefined && before.type !== "dir" && nextFolders.has(rel);
-        };
-        let folderPlan;
-        try {
-            folderPlan = await planFolders(t, destination, levels.flat(), replacedByFolder);
-            // What is removed is never reached through a symlink either (a deployed folder someone replaced by a link elsewhere).
-            const removedParents = new Set(delta.removed.map((p) => path.posix.dirname(targetPath(destination, next.kind, p))));
-            await planFolders(t, destination, foldersByDepth(removedParents).flat().filter((d) => d.startsWith(destination + "/")), () => false);
-        } catch (err) {
-            if (err instanceof TreeError) throw new DeployError(err.message);
-            throw err;
-        }
-        const existing = folderPlan.existing;
-        const folderMode = (abs: string) => (next.kind === "dir" && abs.startsWith(destination + "/") ? nextFolders.get(abs.slice(destination.length + 1)) ?? 0o755 : 0o755);
-        const deferred = new Set(folderPlan.deferred);
-        const keptDir = handEdited.size ? handEditedPath(layout, id) : undefined;
-        journal = { version: 1, id, destination, staging, sameFs, ops: [], createdDirs: [...folderPlan.create, ...folderPlan.deferred], ...(keptDir ? { handEdited: keptDir } : {}) };
-        await writeJournal(t, layout, journal);
-        await enterPhase("upload");
-        createdNow.push(...(await files.ensureDir(staging, 0o700)));
-        // Folders level by level, each level's many at a time: a parent is always made before its children.
-        for (const level of levels) {
-            await forEachLimit(
-                level.filter((d) => !existing.has(d) && !deferred.has(d)),
-                COMMITS_IN_FLIGHT,
-                async (dir) => {
-                    // A folder entry is made with its mode (less the umask: applied exactly after the puts), so a 0700 folder never shows wider.
-                    createdNow.push(...(await files.ensureDir(dir, folderMode(dir))));
-                },
-            );
-        }
-        const freshDirs = new Set([...createdNow, ...deferred]);
-        const meter = new ProgressMeter(req.name ?? destination, filePuts.length, putBytes, req.log, req.progressIntervalMs);
-        const staged = new Map<string, string>();
-        stagedPuts.forEach((p, i) => staged.set(p, `${staging}/${i}`));
-        const send = async (p: string) => {
-            const e = next.entries.get(p)!;
-            const src = sourcePath(req.source, next.kind, p);
-            const before = next.kind === "file" ? [...(previous?.entries.values() ?? [])][0] : previous?.entries.get(p);
-            // Large files are patched from the version already on the host when it can be; else sent whole.
-            const got = await stageFile(t, {
-                localPath: src,
-                stagedPath: staged.get(p)!,
-                targetPath: targetPath(destination, next.kind, p),
-                entry: e,
-                previous: before,
-                index,
-                onBytes: (n) => meter.bytes(n),
-                log: req.log,
-            });
-            if (got.sha256 !== e.sha256) {
-                throw new DeployError(
-                    `source file ${src} changed after the preview hashed it (expected sha256:${e.sha256}, read sha256:${got.sha256}); run pulumi up again`,
-                );
-            }
-            bytesSent += got.bytesSent;
-            meter.file();
-        };
-        const linkPuts = stagedPuts.filter((p) => typeOf(next, p) === "symlink");
-        await Promise.all([
-            forEachLimit(filePuts.filter((p) => next.entries.get(p)!.size < SMALL_FILE), SMALL_FILES_IN_FLIGHT, send),
-            forEachLimit(filePuts.filter((p) => next.entries.get(p)!.size >= SMALL_FILE), LARGE_FILES_IN_FLIGHT, send),
-            forEachLimit(linkPuts, COMMITS_IN_FLIGHT, (p) => t.symlink(next.entries.get(p)!.target ?? "", staged.get(p)!)),
-        ]);
-        meter.finish();
-        // mtimes on the staged copies: a rename keeps them, so each path shows with its source's time from the first instant.
-        if (req.preserveMtimes !== false) {
-            await setMtimesFrom(
-                t,
-                stagedPuts.map((p): MtimeFrom => ({ localPath: sourcePath(req.source, next.kind, p), at: staged.get(p)!, symlink: typeOf(next, p) === "symlink" })),
-            );
-        }
-        // Owned before the rename, so a file never shows at the destination with the wrong owner.
+        // 1. Stage: nothing at the destination changes yet.
+        const { staged, freshDirs, lateDirs, folderMode, keptDir } = await stageDelta(plan, run);
         const own = req.ownership;
-        if (own && (own.owner !== undefined || own.group !== undefined)) {
-            await forEachLimit(stagedPuts, COMMITS_IN_FLIGHT, (p) => t.chown(staged.get(p)!, own.owner, own.group));
-            // The folders it made under the destination too (not staging's, not the state root's).
-            await forEachLimit(createdNow.filter((d) => d.startsWith(destination + "/") || d === destination), COMMITS_IN_FLIGHT, (d) => t.chown(d, own.owner, own.group));
-        }
-        // validate with {staged}: the staged copy of a single file, before anything moves.
-        if (next.kind === "file" && puts.length === 1) await validateStaged(t, hooks, staged.get(puts[0])!);
-
-        // Hand-edited versions of drifted files, copied (linked) aside now and kept after the commit: the journal names their folder, so an undo drops it.
-        if (handEdited.size) {
-            req.log?.(`${req.name ?? destination}: keeping the version found on ${t.host} of ${handEdited.size} drifted file${handEdited.size === 1 ? "" : "s"} under ${keptDir}`);
-            await forEachLimit([...handEdited.values()], COMMITS_IN_FLIGHT, (h) => files.keepCopy(h.target, h.keptAt));
-        }
 
         // 2. Decide what each target's current content needs: a stat per target, skipped inside new folders.
         const putOps = stagedPuts.map((p) => ({ op: "put" as const, target: targetPath(destination, next.kind, p), slot: slotPath(next.kind, p), staged: staged.get(p)!, saved: null as "backup" | "original" | null }));
@@ -360,10 +182,8 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         const removeCount = ops.length;
         ops.push(...putOps);
 
-        planned = ops;
         // 3. Commit under the journal.
-        const lateDirs = folderPlan.deferred;
-        journal = {
+        run.journal = {
             version: 1,
             id,
             destination,
@@ -374,7 +194,7 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
             ...(replacedDirs.length ? { removedDirs: replacedDirs } : {}),
             ...(keptDir ? { handEdited: keptDir } : {}),
         };
-        await writeJournal(t, layout, journal);
+        await writeJournal(t, layout, run.journal);
         await enterPhase("journal");
         // Paths are independent, so their moves run many at a time; the journal undoes any subset.
         const commitOp = async (op: JournalOp) => {
@@ -404,7 +224,7 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         // Folder entries: their modes (new ones were made with it, but a umask may have taken bits away).
         await applyFolderModes(t, destination, next, { only: dirPuts });
         await enterPhase("commit");
-        const committed = journal;
+        const committed = run.journal;
         await runInPlaceHooks(t, hooks, () => undoJournal(t, layout, committed), (line) => req.log?.(`${req.name ?? req.destination}: ${line}`));
         // The ledger is the commit point: once it names this deployment, recovery finishes the journal instead of undoing it.
         const becameDirs = new Set(dirPuts.map((p) => slotPath(next.kind, p)));
@@ -422,15 +242,15 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         await writeLedger(t, layout, ledger);
         await enterPhase("bookkeeping");
         await t.unlink(layout.journal);
-        journal = undefined;
+        run.journal = undefined;
     } catch (err) {
-        if (journal && ledgerWritten) {
+        if (run.journal && ledgerWritten) {
             throw new DeployError(
                 `${(err as Error).message}; the deployment had reached its commit point, so ${layout.journal} on ${t.host} stays for the next pulumi up, which finishes or undoes it`,
             );
         }
-        if (journal && !(err instanceof HookError && err.undone)) {
-            await undoJournal(t, layout, journal).catch((undoErr: Error) => {
+        if (run.journal && !(err instanceof HookError && err.undone)) {
+            await undoJournal(t, layout, run.journal).catch((undoErr: Error) => {
                 throw new DeployError(
                     `${(err as Error).message}; undoing the partial deployment also failed (${undoErr.message}); ` +
                         `${layout.journal} on ${t.host} still names what to undo, and the next pulumi up will retry`,
@@ -440,94 +260,6 @@ async function applyDelta(t: Transport, layout: HostLayout, ledger: Ledger, clai
         throw err;
     }
 
-    // Committed. Dropping what only an undo would have needed (freeing a large
-    // backup takes the filesystem a while) runs alongside the bookkeeping.
-    const dropUndoData = async () => {
-        await t.removeTree(staging);
-        // The backups by name (no walk of the folder): one request per file, many in flight.
-        const kept = ops.filter((op) => op.op === "remove" || op.saved === "backup").map((op) => backupPath(layout, op.slot));
-        await forEachLimit(kept, COMMITS_IN_FLIGHT, (f) => t.unlink(f).catch(() => undefined));
-        if (kept.length) await t.rmdir(layout.backup).catch(() => t.removeTree(layout.backup));
-    };
-    const allCreated = new Set(ledger.owners.get(me.instance)?.dirs ?? []);
-    const bookkeeping = async () => {
-        const removedDirEntries = delta.removed.filter((p) => typeOf(previous, p) === "dir");
-        let gone: string[] = [];
-        if (delta.removed.length) {
-            const inTree = (d: string) => next.kind === "dir" && d.startsWith(destination + "/") && nextFolders.has(d.slice(destination.length + 1));
-            const removedTargets = delta.removed.map((p) => targetPath(destination, next.kind, p));
-            // Folders this resource made that held what was removed, or were removed folder entries; never one the new tree still has.
-            const candidates = [...allCreated].filter((d) => !inTree(d) && removedTargets.some((r) => r === d || r.startsWith(d + "/")));
-            gone = await files.removeEmptyDirs(candidates);
-            const kept = candidates.filter((d) => !gone.includes(d));
-            for (const d of kept.sort()) {
-                const left = await t.readdir(d).catch(() => [] as string[]);
-                if (left.length) req.log?.(`${req.name ?? destination}: kept folder ${d} on ${t.host}: it holds ${left.length} path${left.length === 1 ? "" : "s"} pulumi-delta did not deploy (${left.slice(0, 5).join(", ")}${left.length > 5 ? ", …" : ""})`);
-            }
-            // A folder entry that is gone from the manifest but still a folder of the tree went back to the default mode.
-            await forEachLimit(
-                removedDirEntries.filter((p) => nextFolders.has(p)),
-                COMMITS_IN_FLIGHT,
-                (p) => t.chmod(targetPath(destination, next.kind, p), nextFolders.get(p)!),
-            );
-            if (gone.length) {
-                for (const d of gone) allCreated.delete(d);
-                ledger.owners.get(me.instance)!.dirs = [...allCreated].sort();
-                await writeLedger(t, layout, ledger);
-            }
-        }
-        if (req.preserveMtimes !== false && next.kind === "dir") {
-            const rel = (abs: string) => (abs === destination ? "" : abs.startsWith(destination + "/") ? abs.slice(destination.length + 1) : undefined);
-            const dirsChanged = [...createdNow, ...gone, ...replacedDirsDone].map(rel).filter((r): r is string => r !== undefined);
-            const touched = [...touchedFolders([...puts, ...delta.removed], dirsChanged)].filter((r) => r === "" || nextFolders.has(r));
-            await applyFolderMtimes(t, req.source, destination, next, touched);
-        }
-        await index.afterCommit(previous, next, delta, destination, (line) => req.log?.(`${req.name ?? destination}: ${line}`));
-        req.log?.(
-            `${req.name ?? destination}: sent ${puts.length} file${puts.length === 1 ? "" : "s"} (${bytesSent} bytes), removed ${delta.removed.length} → ${t.host}:${destination}`,
-        );
-        return recordDeployment(t, layout, req, previous, id, startedAt, planned, new Map((driftResult?.repaired ?? []).map((r) => [slotOf(r.path), r])));
-    };
-    const [, record] = await Promise.all([dropUndoData(), bookkeeping()]);
-    return { delta, bytesSent, createdDirs: [...allCreated].sort(), record, previous, ...(driftResult ? { drift: driftResult } : {}) };
-}
-
-/**
- * Writes the deployment's record to records/ on the host. The deployment has
- * committed by now, so a failure to write it is reported, not thrown.
- */
-async function recordDeployment(
-    t: Transport,
-    layout: HostLayout,
-    req: DeployRequest,
-    previous: Manifest,
-    id: string,
-    startedAt: string,
-    ops: JournalOp[],
-    repaired: Map<string, RepairedPath>,
-): Promise<DeployResult["record"]> {
-    const changes: RecordChange[] = [];
-    const rollback: RecordRollback[] = [];
-    for (const op of [...ops].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0))) {
-        const r = repaired.get(op.slot);
-        const drift = r ? { drift: r.drift, ...(r.handEdited ? { handEdited: r.handEdited } : {}) } : {};
-        if (op.op === "put") {
-            const e = req.next.kind === "file" ? [...req.next.entries.values()][0] : req.next.entries.get(op.slot)!;
-            changes.push({ file: op.target, action: op.saved ? "update" : "create", sha256: e.sha256, bytes: e.size, ...drift });
-            rollback.push(
-                op.saved
-                    ? { file: op.target, action: "restore", backup: op.saved === "original" ? `${layout.originals}/${op.slot}` : r?.handEdited ?? null }
-                    : { file: op.target, action: "delete", backup: null },
-            );
-        } else if (op.restoresOriginal) {
-            changes.push({ file: op.target, action: "update", ...(await hashOnHost(t, op.target)), ...drift });
-            rollback.push({ file: op.target, action: "restore", backup: r?.handEdited ?? null });
-        } else {
-            const e = previous?.kind === "file" ? [...previous.entries.values()][0] : previous?.entries.get(op.slot);
-            changes.push({ file: op.target, action: "delete", sha256: e?.sha256 ?? null, bytes: e?.size ?? null, ...drift });
-            rollback.push({ file: op.target, action: "restore", backup: r?.handEdited ?? null });
-        }
-    }
-    const saved = await saveRecord(t, layout, { id, operation: "deploy", time: startedAt, destination: req.destination, owner: { ...req.owner, instance: (req.identity ?? DIRECT_CALLER).instance }, name: req.name, changes, rollback }, req.log);
-    return saved ? lastRecordOf(saved.record, saved.path) : undefined;
+    const { record, createdDirs } = await finishDeployment(plan, run, ledger, me, ops, driftResult?.repaired ?? []);
+    return { delta, bytesSent: run.bytesSent, createdDirs, record, previous, ...(driftResult ? { drift: driftResult } : {}) };
 }

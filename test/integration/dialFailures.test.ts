@@ -4,6 +4,7 @@ import * as net from "net";
 import { ConnectionInputs } from "../../sdk/connection";
 import { openTransport } from "../../sdk/transport";
 import { failure } from "../helpers/failure";
+import { startFaultRelay } from "../helpers/faultRelay";
 import { Sshd, startSshd } from "../helpers/sshd";
 
 /** A port on loopback that nothing listens on (it was free a moment ago). */
@@ -49,6 +50,27 @@ async function dialFailure(c: ConnectionInputs): Promise<{ message: string; ms: 
 
 const CHECK = "check connection.host and connection.port";
 const WAIT = "(to wait for a host that is still starting, set connection.dialErrorLimit)";
+const CUT = "a firewall or relay on the way cut it, or sshd dropped it (MaxStartups, LoginGraceTime, a ban such as fail2ban)";
+const AFTER = (n: number) => `(after ${n} dial${n > 1 ? "s" : ""}; raise connection.dialErrorLimit or connection.perDialTimeout for slow hosts)`;
+
+function cutBeforeGreeting(port: number, how: "closed" | "reset"): string {
+    return (
+        `the connection to 127.0.0.1:${port} was ${how} during the SSH handshake, before the server sent its greeting: ${CUT}; ` +
+        `${CHECK} and the log of sshd there (it says why it dropped a connection); to dial again while the drops last, set connection.dialErrorLimit`
+    );
+}
+
+/** The identification line a server sends first (sshd's version varies with the machine). */
+async function greetingOf(port: number): Promise<string> {
+    const sock = net.connect(port, "127.0.0.1");
+    let text = "";
+    for await (const d of sock) {
+        text += (d as Buffer).toString("latin1");
+        if (text.includes("\n")) break;
+    }
+    sock.destroy();
+    return text.split(/\r?\n/)[0];
+}
 
 describe("dialing a wrong host or port fails at once, naming it (real TCP servers, real SSH transport)", function () {
     const servers: Listening[] = [];
@@ -81,13 +103,61 @@ describe("dialing a wrong host or port fails at once, naming it (real TCP server
         assert.strictEqual(s.accepted, 1);
     });
 
-    it("a TCP server that closes without a word, after one dial", async () => {
-        const s = await listen(net.createServer((sock) => sock.end()));
+    it("a TCP server that answers in binary: it does not speak SSH, the bytes escaped", async () => {
+        // A TLS server's alert (protocol version) to a client that did not say hello.
+        const s = await listen(net.createServer((sock) => sock.end(Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]))));
         servers.push(s);
-        const { message, ms } = await dialFailure({ host: "127.0.0.1", port: s.port });
-        assert.strictEqual(message, `failed to connect to root@127.0.0.1:${s.port}: the server closed the connection without an SSH greeting: it does not speak SSH, or turned this machine away; ${CHECK} ${WAIT}`);
-        assert.ok(ms < 3000, `took ${ms} ms`);
+        const { message } = await dialFailure({ host: "127.0.0.1", port: s.port });
+        assert.strictEqual(message, `failed to connect to root@127.0.0.1:${s.port}: the server does not speak SSH: it answered "\\x15\\x03\\x01\\x00\\x02\\x02F" where an SSH server sends "SSH-2.0-…"; ${CHECK}`);
         assert.strictEqual(s.accepted, 1);
+    });
+
+    // Regression: a cut (a relay, a firewall, sshd's MaxStartups) was reported as a port that "does not speak SSH".
+    for (const how of ["closes", "resets"] as const) {
+        it(`a TCP server that ${how} the connection without a word: a cut during the handshake, after one dial`, async () => {
+            const s = await listen(net.createServer((sock) => (how === "closes" ? sock.end() : sock.resetAndDestroy())));
+            servers.push(s);
+            const { message, ms } = await dialFailure({ host: "127.0.0.1", port: s.port });
+            assert.strictEqual(message, `failed to connect to root@127.0.0.1:${s.port}: ${cutBeforeGreeting(s.port, how === "closes" ? "closed" : "reset")}`);
+            assert.ok(ms < 3000, `took ${ms} ms`);
+            assert.strictEqual(s.accepted, 1);
+        });
+    }
+
+    it("a server that greets as SSH, then closes as the client answers: a cut, dialed again", async () => {
+        const s = await listen(
+            net.createServer((sock) => {
+                sock.write("SSH-2.0-OpenSSH_9.6\r\n");
+                sock.once("data", () => sock.end());
+            }),
+        );
+        servers.push(s);
+        const { message } = await dialFailure({ host: "127.0.0.1", port: s.port, dialErrorLimit: 2 });
+        assert.strictEqual(
+            message,
+            `failed to connect to root@127.0.0.1:${s.port}: the connection to 127.0.0.1:${s.port} was closed during the SSH handshake, after the server's greeting "SSH-2.0-OpenSSH_9.6": ${CUT} ${AFTER(2)}`,
+        );
+        assert.strictEqual(s.accepted, 2);
+    });
+
+    it("a server that accepts and says nothing: the handshake timed out", async () => {
+        const s = await listen(net.createServer(() => undefined));
+        servers.push(s);
+        const { message } = await dialFailure({ host: "127.0.0.1", port: s.port, perDialTimeout: 1, dialErrorLimit: 1 });
+        assert.strictEqual(
+            message,
+            `failed to connect to root@127.0.0.1:${s.port}: the SSH handshake with 127.0.0.1:${s.port} did not start within 1s: the server sent nothing (a slow or overloaded host, or a firewall that holds the connection open) ${AFTER(1)}`,
+        );
+    });
+
+    it("a server that greets as SSH, then stalls: the handshake timed out after the greeting", async () => {
+        const s = await listen(net.createServer((sock) => sock.write("SSH-2.0-OpenSSH_9.6\r\n")));
+        servers.push(s);
+        const { message } = await dialFailure({ host: "127.0.0.1", port: s.port, perDialTimeout: 1, dialErrorLimit: 1 });
+        assert.strictEqual(
+            message,
+            `failed to connect to root@127.0.0.1:${s.port}: the SSH handshake with 127.0.0.1:${s.port} did not finish within 1s, after the server's greeting "SSH-2.0-OpenSSH_9.6" (a slow or overloaded host, or a link that stalls) ${AFTER(1)}`,
+        );
     });
 
     it("a server that greets with something else and waits: one timed-out dial, not ten", async () => {
@@ -119,6 +189,33 @@ describe("dialing a wrong host or port fails at once, naming it (real TCP server
         );
         // One back-off (1 s) between the two dials.
         assert.ok(ms >= 1000, `took ${ms} ms`);
+    });
+
+    describe("a relay in front of a real sshd that cuts mid-handshake and then stays down", () => {
+        let sshd: Sshd;
+        before(async () => {
+            sshd = await startSshd();
+        });
+        after(async () => {
+            await sshd?.stop();
+        });
+
+        for (const how of ["close", "reset"] as const) {
+            it(`(${how}) names the cut after the greeting, then the closed connections, never "does not speak SSH"`, async () => {
+                const relay = await startFaultRelay(sshd.port);
+                try {
+                    const greeting = await greetingOf(sshd.port);
+                    // Past both identification lines (22 + 41 bytes here) and within the key exchange (the dial is ready near 3,500 bytes).
+                    relay.armCut(2500, how);
+                    const { message } = await dialFailure({ ...sshd.connection(), port: relay.port });
+                    const first = `the connection to 127.0.0.1:${relay.port} was ${how === "close" ? "closed" : "reset"} during the SSH handshake, after the server's greeting "${greeting}": ${CUT}`;
+                    assert.strictEqual(message, `failed to connect to ${sshd.user}@127.0.0.1:${relay.port}: ${cutBeforeGreeting(relay.port, "closed")} (dial 2; dial 1 failed: ${first})`);
+                    assert.ok(!/does not speak SSH/.test(message));
+                } finally {
+                    await relay.close();
+                }
+            });
+        }
     });
 
     describe("through a proxy", () => {
