@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import type { Transport } from "../transport";
+import { writeFileAtomically } from "./atomicFile";
 import type { HostLayout } from "./layout";
 
 /** Who a record belongs to: the Pulumi project, stack and resource name. */
@@ -75,7 +76,8 @@ export function recordPath(layout: HostLayout, id: string): string {
 export async function writeRecord(t: Transport, layout: HostLayout, record: DeltaRecord): Promise<string> {
     await t.mkdirp(layout.records, 0o700);
     const p = recordPath(layout, record.id);
-    await t.writeFile(p, JSON.stringify(record, null, 2) + "\n", 0o600);
+    // Whole or not at all: a record cut off mid-write would stop `pulumi-delta history` at a JSON error.
+    await writeFileAtomically(t, p, JSON.stringify(record, null, 2) + "\n", 0o600);
     return p;
 }
 

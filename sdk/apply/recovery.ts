@@ -44,6 +44,10 @@ export async function recoverDestination(t: Transport, layout: HostLayout, desti
             }
         }
     }
+    // A record cut off mid-write is a temporary file in records/; the records themselves are whole.
+    for (const name of (await t.stat(layout.records)) ? await t.readdir(layout.records) : []) {
+        if (isLeftTemp(name)) await t.unlink(`${layout.records}/${name}`);
+    }
     if (leaked) said.push(`removed ${leaked} staging folder${leaked === 1 ? "" : "s"} left by an interrupted run`);
     return said;
 }

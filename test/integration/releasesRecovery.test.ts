@@ -144,7 +144,7 @@ describe("DeltaDeployment strategy \"releases\": a killed run is finished or und
         });
     }
 
-    it("a run cut off while it wrote its state or journal leaves only a temporary file beside it (the file itself whole): the next run removes it, and destroy leaves no trace", async () => {
+    it("a run cut off while it wrote its state, journal or record leaves only a temporary file beside it (the file itself whole): the next run removes it, and destroy leaves no trace", async () => {
         const v1 = source("v1", tree("v1", 20));
         const v2 = source("v2", tree("v2", 20));
         await deployRelease(t, { source: v1, destination: dest, stateDir, next: buildManifest(v1, []), name: "site" });
@@ -152,10 +152,13 @@ describe("DeltaDeployment strategy \"releases\": a killed run is finished or und
         // What a write cut short leaves with writeFileAtomically: half of the new content under a temporary name.
         fs.writeFileSync(path.join(folder, "releases.json.tmp-0badf00d"), '{"version":1,"destinat');
         fs.writeFileSync(path.join(folder, "releases-journal.json.tmp-deadbeef"), '{"vers');
+        fs.mkdirSync(path.join(folder, "records"), { recursive: true });
+        fs.writeFileSync(path.join(folder, "records", "20261203T000000000Z-abcdef.json.tmp-cafebabe"), '{"id":');
         const r = await deployRelease(t, { source: v2, destination: dest, stateDir, next: buildManifest(v2, []), name: "site" });
         assert.deepStrictEqual(filesOf(dest), filesOf(v2));
         assert.strictEqual(fs.readlinkSync(dest), path.join(root, r.release));
         assert.deepStrictEqual(fs.readdirSync(folder).filter((n) => n.includes(".tmp-")), [], "the temporary files are gone");
+        assert.deepStrictEqual(fs.readdirSync(path.join(folder, "records")).filter((n) => n.includes(".tmp-")), [], "the record cut off mid-write is gone");
         await removeReleases(t, { destination: dest, stateDir, leaves: "original", why: "destroy", name: "site" });
         assert.ok(!fs.existsSync(dest) && !fs.existsSync(root));
         assert.ok(!fs.existsSync(folder) || fs.readdirSync(folder).every((n) => n === "records"), `left in ${folder}: ${fs.existsSync(folder) ? fs.readdirSync(folder).join(", ") : ""}`);
