@@ -14,7 +14,8 @@ import { contentOf, filesOf, resetTree, snapshot, tempDir, writeTree } from "../
  * dropped connection or a full disk would. With `dead`, every later call
  * fails too (the process "crashed" mid-commit).
  */
-function faulty(t: Transport, method: "rename" | "upload", failAt: number, dead = false): Transport {
+/** `t`, whose `failAt`-th call of `method` (counting only calls whose target `counts`) fails; `dead`: every call after it fails too, as on a lost link. */
+function faulty(t: Transport, method: "rename" | "upload", failAt: number, dead = false, counts: (target: string) => boolean = () => true): Transport {
     let calls = 0;
     let broken = false;
     return new Proxy(t, {
@@ -23,7 +24,7 @@ function faulty(t: Transport, method: "rename" | "upload", failAt: number, dead 
             if (typeof value !== "function") return value;
             return (...args: unknown[]) => {
                 if (broken && dead && prop !== "close") return Promise.reject(new Error("connection lost"));
-                if (prop === method && ++calls === failAt) {
+                if (prop === method && counts(String(args[1])) && ++calls === failAt) {
                     broken = true;
                     return Promise.reject(new Error(`injected ${method} failure`));
                 }
@@ -94,7 +95,8 @@ for (const kind of ["local", "ssh"] as const) {
                 resetTree(src, { "a.txt": "a2", "b.txt": "b2", "c.txt": "c2" });
                 const next = buildManifest(src);
                 await assert.rejects(
-                    deploy(faulty(t, "rename", 2, true), { source: src, destination: dest, stateDir, previous: v1.next, next, createdDirs: v1.createdDirs }),
+                    // The second rename into the destination: the first file is committed, then the link is lost.
+                    deploy(faulty(t, "rename", 2, true, (to) => to.startsWith(`${dest}/`)), { source: src, destination: dest, stateDir, previous: v1.next, next, createdDirs: v1.createdDirs }),
                     (err: Error) => {
                         assert.match(err.message, /injected rename failure; undoing the partial deployment also failed \(connection lost\); .*journal\.json on .* still names what to undo, and the next pulumi up will retry/);
                         return true;
