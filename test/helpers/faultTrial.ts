@@ -158,11 +158,9 @@ export function shownError(text: string): string {
     return line.replace(/^error: /, "");
 }
 
-/** A reader of destination for a releases trial: before the cut up, the tree before it (or, for a create, the original) is live. */
-function startReader(w: FaultWorld, op: FaultPlan["op"]): TreeReader | undefined {
-    if (w.strategy !== "releases") return undefined;
-    // A first release over a folder leaves destination absent for one rename; from the second on, the flip is one rename.
-    return TreeReader.start(w.destination, w.trees, { stage: "the cut up", names: op === "create" ? ["original", "v1"] : ["v1", "v2"], absent: op === "create" });
+/** What the ups of a trial may show at destination: the tree before and the one deployed; a first release over a folder leaves destination absent for one rename, every later flip is one rename. */
+function upsMayShow(op: FaultPlan["op"]): { names: string[]; absent: boolean } {
+    return op === "create" ? { names: ["original", "v1"], absent: true } : { names: ["v1", "v2"], absent: false };
 }
 
 export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibration): Promise<FaultResult> {
@@ -194,7 +192,7 @@ export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibra
                 w.relay.moveCut(n + point.after);
             });
         }
-        reader = startReader(w, plan.op);
+        if (w.strategy === "releases") reader = TreeReader.start(w.destination, w.trees, { stage: "the cut up", ...upsMayShow(plan.op) });
         const out = collector();
         try {
             await w.stack.up({ onOutput: out.onOutput });
@@ -214,7 +212,7 @@ export async function runFaultTrial(w: FaultWorld, plan: FaultPlan, cal: Calibra
         if (result.lost.length) problems.push(`after the failed up, files the host had are lost: ${result.lost.join(", ")}`);
 
         w.relay.heal();
-        reader?.allow({ stage: "the next up", names: plan.op === "create" ? ["original", "v1"] : ["v1", "v2"], absent: plan.op === "create" });
+        reader?.allow({ stage: "the next up", ...upsMayShow(plan.op) });
         const started = Date.now();
         try {
             const { out: next } = await recoveringUp(w.stack);

@@ -9,24 +9,10 @@ import { connectSsh, LocalTransport, Transport } from "../../sdk/transport";
 import type { ChildDeploy } from "../helpers/deployChild";
 import { alive, killNow, PHASES, waitUntil } from "../helpers/kill";
 import { PHASE_DELAY_ENV, PHASE_MARKER_DIR_ENV } from "../../sdk/apply/phases";
+import { counting } from "../helpers/countingTransport";
 import { Sshd, startSshd } from "../helpers/sshd";
 import { contentOf, filesOf, resetTree, snapshot, tempDir, writeTree } from "../helpers/tree";
 
-/** The transport, counting each call by method: what a check costs in requests to the host. */
-function counting(t: Transport): { t: Transport; calls: Record<string, number> } {
-    const calls: Record<string, number> = {};
-    const proxy = new Proxy(t, {
-        get(target, prop, receiver) {
-            const value = Reflect.get(target, prop, receiver);
-            if (typeof value !== "function") return value;
-            return (...args: unknown[]) => {
-                calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
-                return (value as (...a: unknown[]) => unknown).apply(target, args);
-            };
-        },
-    });
-    return { t: proxy, calls };
-}
 
 /** The transport, but from the `failAt`-th call of `method` on every call fails (a connection lost mid-run). */
 function dropsAt(t: Transport, method: string, failAt: number, match: (args: unknown[]) => boolean = () => true): Transport {

@@ -5,24 +5,10 @@ import { destinationKey, OwnerId } from "../../sdk/apply";
 import { deployRelease, detectReleaseDrift, ReleaseDriftResult } from "../../sdk/apply/releases";
 import { buildManifest } from "../../sdk/manifest";
 import { connectSsh, LocalTransport, Transport } from "../../sdk/transport";
+import { counting } from "../helpers/countingTransport";
 import { Sshd, startSshd } from "../helpers/sshd";
 import { filesOf, resetTree, snapshot, tempDir } from "../helpers/tree";
 
-/** The transport, counting each call by method: what a check costs in requests to the host. */
-function counting(t: Transport): { t: Transport; calls: Record<string, number> } {
-    const calls: Record<string, number> = {};
-    const proxy = new Proxy(t, {
-        get(target, prop, receiver) {
-            const value = Reflect.get(target, prop, receiver);
-            if (typeof value !== "function") return value;
-            return (...args: unknown[]) => {
-                calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
-                return (value as (...a: unknown[]) => unknown).apply(target, args);
-            };
-        },
-    });
-    return { t: proxy, calls };
-}
 
 const OLD = Date.UTC(2021, 0, 2, 3, 4, 5) / 1000;
 const found = (r: ReleaseDriftResult) => ({ changed: r.changed.map((c) => c.path), modeChanged: r.modeChanged.map((c) => c.path), removed: r.removed, destination: r.destination });
